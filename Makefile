@@ -1,0 +1,39 @@
+# Two commands: `make lab` (set up, start the lessons) and `make test` (set up, run every test).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup lab test unit notebooks readme execute clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=notebooks notebooks/01_conv_autoencoder.ipynb
+
+# Unit tests and every notebook in quick mode (nbval compares the cells marked NBVAL_CHECK_OUTPUT).
+test: setup
+	AEHELPERS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=600 tests notebooks
+
+unit: setup
+	$(BIN)/python -m pytest tests
+
+# Rebuild the README's lesson table from notebooks/results/*.json
+readme: setup
+	$(BIN)/python -m aehelpers.results
+
+# Re-run one notebook in full and store its outputs: make execute NB=notebooks/01_conv_autoencoder.ipynb
+execute: setup
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 \
+		--ExecutePreprocessor.store_widget_state=True $(NB)
+	$(MAKE) readme
+
+clean:
+	rm -rf $(VENV) .pytest_cache

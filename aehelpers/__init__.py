@@ -1,0 +1,28 @@
+"""aehelpers: the shared code of the convolutional-autoencoder lessons.
+
+Modules by role: ``runtime`` (quick mode, seed, device), ``data`` (finding and loading data),
+``models``, ``training`` (one ``fit`` for every lesson), ``checkpoints``, ``metrics``,
+``plotting``, ``diagrams`` and ``results`` (headline numbers as JSON).
+"""
+
+from .checkpoints import CheckpointError, checkpoint_path, load_model, save_model
+from .data import DATA_ENV, DataError, ImageSet, add_noise, data_root, load_mnist
+from .diagrams import draw_architecture
+from .metrics import checkerboard_energy, mse_per_image, psnr_per_image, reconstruction_scores, ssim_per_image
+from .models import (
+    Autoencoder, ConvAutoencoder, DenoisingAutoencoder, SkipDenoiser, UpsampleAutoencoder, check_images, count_parameters, layer_shapes, print_layer_shapes,
+)
+from .plotting import plot_history, set_style, show_image_rows, show_reconstructions, show_zoomed
+from .results import save_results
+from .runtime import get_device, is_quick, set_seed
+from .training import History, TrainingDiverged, evaluate, fit, predict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Autoencoder", "CheckpointError", "ConvAutoencoder", "DenoisingAutoencoder", "SkipDenoiser", "UpsampleAutoencoder", "checkpoint_path", "DATA_ENV", "DataError", "History", "ImageSet", "TrainingDiverged",
+    "add_noise", "check_images", "checkerboard_energy", "count_parameters", "data_root", "draw_architecture", "evaluate", "fit",
+    "get_device", "is_quick", "layer_shapes", "load_mnist", "load_model", "mse_per_image", "plot_history",
+    "predict", "print_layer_shapes", "psnr_per_image", "reconstruction_scores", "save_model", "save_results",
+    "set_seed", "set_style", "ssim_per_image", "show_image_rows", "show_reconstructions", "show_zoomed",
+]

@@ -1,0 +1,250 @@
+"""The autoencoders of the lessons, each a small ``nn.Module`` with ``encode`` and ``decode``.
+
+Splitting ``forward`` into ``encode`` and ``decode`` lets a lesson look at the code (the
+bottleneck) itself, and decode codes it changed by hand.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def check_images(images: torch.Tensor, channels: int, size: tuple[int, int], model_name: str) -> None:
+    """Raise a ``ValueError`` that names the problem when ``images`` do not fit the model.
+
+    The usual mistakes: a single image without the batch axis, RGB images into a grey-scale
+    model, or uint8 pixels 0..255 where floats in [0, 1] are expected.
+    """
+    expected = f"a float tensor of shape (batch, {channels}, {size[0]}, {size[1]})"
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{model_name} expects {expected}, got {type(images).__name__}.")
+    if not images.is_floating_point():
+        raise ValueError(
+            f"{model_name} expects {expected} with values in [0, 1], got dtype {images.dtype}. "
+            "Fix: convert with `images.float() / 255`."
+        )
+    if images.dim() == 3 and tuple(images.shape) == (channels, *size):
+        raise ValueError(
+            f"{model_name} expects {expected}, got one image of shape {tuple(images.shape)} without a batch axis. "
+            "Fix: `images.unsqueeze(0)`."
+        )
+    if images.dim() != 4 or images.shape[1] != channels or tuple(images.shape[2:]) != tuple(size):
+        raise ValueError(f"{model_name} expects {expected}, got shape {tuple(images.shape)}.")
+
+
+class Autoencoder(nn.Module):
+    """The shape every autoencoder here shares: ``encoder`` and ``decoder`` modules, checked input.
+
+    Subclasses build ``self.encoder`` and ``self.decoder``; this class gives them ``encode``,
+    ``decode`` and ``forward``, and a clear error for images of the wrong shape or type.
+    """
+
+    image_channels = 1
+    image_size = (28, 28)
+    encoder: nn.Module
+    decoder: nn.Module
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """Images (N, C, H, W) in [0, 1] -> codes."""
+        check_images(images, self.image_channels, self.image_size, type(self).__name__)
+        return self.encoder(images)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes -> reconstructed images (N, C, H, W) in [0, 1]."""
+        return self.decoder(codes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(images))
+
+
+class ConvAutoencoder(Autoencoder):
+    """Lesson 1's autoencoder: two conv + max-pool stages down to a 4x7x7 code, two transpose convs up.
+
+    784 pixels go in, 196 numbers (25 %) come out of the encoder, and the decoder must rebuild
+    the image from them. The kernel-2, stride-2 transpose convolutions paint each 2x2 output
+    block from one input position, which is where lesson 3's checkerboard comes from.
+
+    Defined in lesson 1 (``notebooks/01_conv_autoencoder.ipynb``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 16, kernel_size=3, padding=1),  # 1x28x28 -> 16x28x28
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # -> 16x14x14
+            nn.Conv2d(16, 4, kernel_size=3, padding=1),  # -> 4x14x14
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # -> 4x7x7: the 196-value code
+        )
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(4, 16, kernel_size=2, stride=2),  # -> 16x14x14
+            nn.ReLU(),
+            nn.ConvTranspose2d(16, 1, kernel_size=2, stride=2),  # -> 1x28x28
+            nn.Sigmoid(),  # pixels back into [0, 1]
+        )
+
+
+class DenoisingAutoencoder(Autoencoder):
+    """Lesson 2's course denoiser: three conv + max-pool stages to an 8x3x3 code, three transpose convs up.
+
+    The code is tiny (72 values); that forces the model to keep the digit's shape and drop the
+    noise, but also caps how sharp its output can be.
+
+    Defined in lesson 2 (``notebooks/02_denoising_autoencoder.ipynb``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # -> 32x14x14
+            nn.Conv2d(32, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # -> 16x7x7
+            nn.Conv2d(16, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # -> 8x3x3 (7 // 2 = 3)
+        )
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(8, 8, 3, stride=2), nn.ReLU(),  # 3x3 -> 7x7 (kernel 3 to land on 7)
+            nn.ConvTranspose2d(8, 16, 2, stride=2), nn.ReLU(),  # -> 14x14
+            nn.ConvTranspose2d(16, 32, 2, stride=2), nn.ReLU(),  # -> 28x28
+            nn.Conv2d(32, 1, 3, padding=1), nn.Sigmoid(),
+        )
+
+
+class UpsampleAutoencoder(Autoencoder):
+    """Lesson 3's autoencoder: the decoder upsamples (nearest neighbour) and then convolves.
+
+    A 3x3 convolution after each upsampling sees across the 2x2 blocks the upsampling made, so
+    every output pixel is drawn from several code positions: no tile seams, no checkerboard.
+    ``code_channels=16`` is the course's version (a 16x7x7 = 784-value code, as large as the
+    image); ``code_channels=4`` has lesson 1's 196-value code, for a fair comparison.
+
+    Defined in lesson 3 (``notebooks/03_upsampling_autoencoder.ipynb``).
+    """
+
+    def __init__(self, code_channels: int = 16) -> None:
+        super().__init__()
+        self.code_channels = code_channels
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # -> 8x14x14
+            nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # -> 16x7x7
+            nn.Conv2d(16, code_channels, 3, padding=1), nn.ReLU(),  # -> code_channels x7x7
+        )
+        self.decoder = nn.Sequential(
+            nn.Conv2d(code_channels, 16, 3, padding=1), nn.ReLU(),
+            nn.Upsample(scale_factor=2, mode="nearest"),  # -> 16x14x14
+            nn.Conv2d(16, 8, 3, padding=1), nn.ReLU(),
+            nn.Upsample(scale_factor=2, mode="nearest"),  # -> 8x28x28
+            nn.Conv2d(8, 1, 3, padding=1), nn.Sigmoid(),
+        )
+
+
+def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+    # Batch norm keeps each layer's outputs centred: without it, the many near-black target
+    # pixels push the biases down until every ReLU outputs zero and the network goes dark.
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels), nn.ReLU()
+    )
+
+
+class SkipDenoiser(nn.Module):
+    """Lesson 2's better denoiser: a small U-Net, an encoder-decoder with skip connections.
+
+    A denoiser has no reason to squeeze the image through a tiny code: its job is to keep the
+    digit and drop the noise, and the fine detail of the strokes is exactly what a narrow code
+    loses. Skip connections hand the encoder's full-resolution features straight to the decoder,
+    which can then concentrate on the cleaning. ``skips=False`` builds the same layers without
+    them (an ablation for the lesson).
+
+    Defined in lesson 2 (``notebooks/02_denoising_autoencoder.ipynb``).
+    """
+
+    image_channels = 1
+    image_size = (28, 28)
+
+    def __init__(self, width: int = 16, skips: bool = True) -> None:
+        super().__init__()
+        self.skips = skips
+        extra = 1 if skips else 0  # with skips, each decoder stage also reads the encoder's features
+        self.down1 = _conv_bn_relu(1, width)  # 28x28
+        self.down2 = nn.Sequential(nn.MaxPool2d(2), _conv_bn_relu(width, 2 * width))  # 14x14
+        self.bottom = nn.Sequential(nn.MaxPool2d(2), _conv_bn_relu(2 * width, 2 * width))  # 7x7
+        self.upsample = nn.Upsample(scale_factor=2, mode="nearest")
+        self.up2 = _conv_bn_relu((2 + 2 * extra) * width, 2 * width)  # 14x14
+        self.up1 = _conv_bn_relu((2 + extra) * width, width)  # 28x28
+        self.out = nn.Sequential(nn.Conv2d(width, 1, 3, padding=1), nn.Sigmoid())
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        check_images(images, self.image_channels, self.image_size, type(self).__name__)
+        full = self.down1(images)
+        half = self.down2(full)
+        x = self.upsample(self.bottom(half))
+        x = self.up2(torch.cat([x, half], dim=1) if self.skips else x)
+        x = self.upsample(x)
+        x = self.up1(torch.cat([x, full], dim=1) if self.skips else x)
+        return self.out(x)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """The number of trainable numbers in ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def layer_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> list[tuple[str, nn.Module, tuple[int, ...]]]:
+    """Run one dummy batch through ``model`` and record each leaf layer's output shape.
+
+    Returns ``(name, layer, shape)`` rows in the order the layers ran, the batch axis dropped.
+    """
+    rows: list[tuple[str, nn.Module, tuple[int, ...]]] = []
+    hooks = []
+    for name, module in model.named_modules():
+        if len(list(module.children())) == 0:
+            hooks.append(
+                module.register_forward_hook(
+                    lambda mod, inputs, output, name=name: rows.append((name, mod, tuple(output.shape[1:])))
+                )
+            )
+    try:
+        with torch.inference_mode():
+            model(torch.zeros(1, *input_shape))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return rows
+
+
+def print_layer_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> None:
+    """Print a table of every layer with the shape and size of what it outputs."""
+    print(f"{'layer':<12}{'operation':<36}{'output shape':<15}{'values':>7}")
+    print(f"{'input':<12}{'':<36}{str(tuple(input_shape)):<15}{_numel(input_shape):>7}")
+    for name, layer, shape in layer_shapes(model, input_shape):
+        print(f"{name:<12}{describe_layer(layer):<36}{str(shape):<15}{_numel(shape):>7}")
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    count = 1
+    for dim in shape:
+        count *= dim
+    return count
+
+
+def describe_layer(layer: nn.Module) -> str:
+    """A short description such as ``Conv2d 1->16 3x3 pad 1`` or ``MaxPool2d 2x2``."""
+    name = type(layer).__name__
+    parts = [name]
+    if hasattr(layer, "in_channels"):
+        parts.append(f"{layer.in_channels}->{layer.out_channels}")
+    kernel = getattr(layer, "kernel_size", None)
+    if kernel is not None:
+        k = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+        parts.append(f"{k[0]}x{k[1]}")
+        stride = getattr(layer, "stride", 1)
+        stride = stride[0] if isinstance(stride, tuple) else stride
+        if stride != 1 and not isinstance(layer, nn.MaxPool2d):
+            parts.append(f"stride {stride}")
+        padding = getattr(layer, "padding", 0)
+        padding = padding[0] if isinstance(padding, tuple) else padding
+        if padding:
+            parts.append(f"pad {padding}")
+    if isinstance(layer, nn.Upsample):
+        parts.append(f"x{layer.scale_factor:g} {layer.mode}")
+    return " ".join(parts)

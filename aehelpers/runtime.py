@@ -1,0 +1,58 @@
+"""Run-time switches every lesson shares: quick mode, seeding and the device.
+
+Defined in lesson 1 (``notebooks/01_conv_autoencoder.ipynb``).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+QUICK_ENV = "AEHELPERS_QUICK"
+_TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def is_quick() -> bool:
+    """True when ``AEHELPERS_QUICK`` asks for the short test run of a lesson.
+
+    Read each time (not once at import) so a test can switch it with ``monkeypatch``.
+    """
+    return os.environ.get(QUICK_ENV, "").strip().lower() in _TRUE_WORDS
+
+
+def set_seed(seed: int = 0) -> None:
+    """Seed Python, NumPy and PyTorch so a CPU run repeats bit for bit."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def get_device(name: str | None = None) -> torch.device:
+    """Pick the fastest device there is: CUDA, then Apple's MPS, then the CPU.
+
+    Args:
+        name: force a device (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``); ``None`` chooses.
+    """
+    if name is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(
+            f"Unknown device name {name!r}. Use 'cpu', 'cuda', 'cuda:<index>', 'mps', "
+            "or None to let get_device() choose."
+        ) from err
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"Device {name!r} asked for, but this machine has no CUDA GPU. Use 'cpu' or None.")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"Device {name!r} asked for, but MPS is not available here. Use 'cpu' or None.")
+    if device.type not in {"cpu", "cuda", "mps"}:
+        raise ValueError(f"Device {name!r} is not supported by aehelpers. Use 'cpu', 'cuda' or 'mps'.")
+    return device

@@ -1,0 +1,39 @@
+import json
+
+import pytest
+
+import aehelpers.results as results
+
+
+@pytest.fixture()
+def results_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(results, "REPO_ROOT", tmp_path)
+    return tmp_path
+
+
+def test_quick_mode_never_overwrites_a_full_run(results_dir, monkeypatch):
+    monkeypatch.setenv("AEHELPERS_QUICK", "1")
+    assert results.save_results("01_conv_autoencoder", {"test_mse": 1.0}) is None
+    assert not list(results_dir.iterdir())
+
+
+def test_full_run_results_fill_the_readme_table(results_dir, monkeypatch, tmp_path):
+    monkeypatch.delenv("AEHELPERS_QUICK", raising=False)
+    values = {"test_mse": 0.00812, "test_psnr": 21.34, "epochs": 30, "full_run_minutes": 6.2}
+    path = results.save_results("01_conv_autoencoder", values)
+    assert json.loads(path.read_text()) == values
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- lessons:start -->\nold\n<!-- lessons:end -->\nrest\n")
+    assert results.update_readme(readme) is True
+    text = readme.read_text()
+    assert "test MSE 0.0081, PSNR 21.3 dB after 30 epochs" in text and "| 6 min |" in text
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text
+    assert results.update_readme(readme) is False  # a second run changes nothing
+
+
+def test_readme_without_markers_is_an_error(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("no table here\n")
+    with pytest.raises(ValueError, match="lessons:start"):
+        results.update_readme(readme)
