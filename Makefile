@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test unit notebooks readme execute clean
+.PHONY: setup lab test unit readme execute benchmark clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,9 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
+# JupyterLab refuses to run as root unless told: only then add --allow-root.
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks notebooks/01_conv_autoencoder.ipynb
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Unit tests and every notebook in quick mode (nbval compares the cells marked NBVAL_CHECK_OUTPUT).
 test: setup
@@ -27,13 +28,17 @@ unit: setup
 
 # Rebuild the README's lesson table from notebooks/results/*.json
 readme: setup
-	$(BIN)/python -m aehelpers.results
+	$(BIN)/python -m aehelpers.update_readme
 
 # Re-run one notebook in full and store its outputs: make execute NB=notebooks/01_conv_autoencoder.ipynb
 execute: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 \
 		--ExecutePreprocessor.store_widget_state=True $(NB)
 	$(MAKE) readme
+
+# Course way vs aehelpers way, side by side (about 45 minutes on 2 cores); writes benchmarks/results/
+benchmark: setup
+	$(BIN)/python benchmarks/train_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

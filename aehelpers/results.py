@@ -1,6 +1,6 @@
 """Headline numbers as data: each lesson's full run writes them to ``notebooks/results/``.
 
-The README's lesson table is filled from these files (``python -m aehelpers.results``), so no
+The README's tables are filled from these files (``python -m aehelpers.update_readme``), so no
 number in the prose can drift away from the run that produced it.
 
 Defined in lesson 1 (``notebooks/01_conv_autoencoder.ipynb``).
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 from .runtime import is_quick
@@ -25,6 +24,16 @@ LESSONS: dict[str, tuple[str, str]] = {
     "01_conv_autoencoder": (
         "Convolutional autoencoder on MNIST: shapes, the 196-value code, training, reconstructions",
         "test MSE {test_mse:.4f}, PSNR {test_psnr:.1f} dB after {epochs} epochs",
+    ),
+    "02_denoising_autoencoder": (
+        "Denoising autoencoder: noisy in, clean out; classical filters, a U-Net, other noise levels",
+        "noise {noise_factor}: noisy {noisy_psnr:.1f} dB, median filter {median_filter_psnr:.1f} dB, "
+        "course model {course_denoised_psnr:.1f} dB, U-Net {denoised_psnr:.1f} dB (SSIM {denoised_ssim:.2f})",
+    ),
+    "03_upsampling_autoencoder": (
+        "Checkerboard artifacts of transpose convolutions, and the upsample + convolution fix",
+        "196-value code: test MSE {transpose_test_mse:.4f} (transpose) vs {upsample_test_mse:.4f} (upsample); "
+        "checkerboard energy {transpose_checkerboard_energy:.1f} vs {upsample_checkerboard_energy:.1f}",
     ),
 }
 
@@ -60,19 +69,62 @@ def lesson_table() -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: Path = README) -> bool:
-    """Replace the table between the README's ``<!-- lessons -->`` markers; True when it changed."""
-    text = readme.read_text()
-    pattern = re.compile(r"(<!-- lessons:start -->\n).*?(\n<!-- lessons:end -->)", re.S)
+BENCHMARK_DIR = REPO_ROOT / "benchmarks" / "results"
+
+
+def benchmark_table() -> str:
+    """The README's benchmark table, in Markdown, built from ``benchmarks/results/*.json``."""
+    lines = [
+        "| model | course way: test MSE, time | aehelpers way: test MSE at the course's epochs | "
+        "time to the course's quality | speed-up | machine |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for path in sorted(BENCHMARK_DIR.glob("*.json")):
+        if path.name == "step_time.json":
+            continue
+        r = json.loads(path.read_text())
+        seconds, epochs = r["aehelpers_seconds_to_course_quality"], r["aehelpers_epochs_to_course_quality"]
+        ratio = r["time_to_course_quality_ratio"]
+        reach = "never" if seconds is None else f"{seconds:.0f} s (epoch {epochs})"
+        speed_up = "-" if ratio is None else f"{ratio:.1f}x"
+        machine = r["machine"]
+        lines.append(
+            f"| `{r['task']}` ({r['epochs']} epochs) | {r['course_test_mse']:.5f}, {r['course_seconds']:.0f} s "
+            f"| {r['aehelpers_test_mse_at_course_budget']:.5f} | {reach} | **{speed_up}** "
+            f"| {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']} |"
+        )
+    return "\n".join(lines)
+
+
+def step_time_table() -> str:
+    """The README's table of per-step timings, from ``benchmarks/results/step_time.json``."""
+    path = BENCHMARK_DIR / "step_time.json"
+    if not path.is_file():
+        return "(not measured yet: run `python benchmarks/step_time.py`)"
+    data = json.loads(path.read_text())
+    lines = ["| option | ms per step | images per second |", "| --- | ---: | ---: |"]
+    lines += [f"| {r['option']} | {r['ms_per_step']:.2f} | {r['images_per_second']:,.0f} |" for r in data["rows"]]
+    machine = data["machine"]
+    lines.append(f"\n({machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}.)")
+    return "\n".join(lines)
+
+
+def _replace_block(text: str, name: str, content: str, readme: Path) -> str:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     if not pattern.search(text):
-        raise ValueError(f"{readme} has no <!-- lessons:start --> ... <!-- lessons:end --> markers.")
-    updated = pattern.sub(lambda m: m.group(1) + lesson_table() + m.group(2), text)
+        raise ValueError(f"{readme} has no {start} ... {end} markers.")
+    return pattern.sub(lambda _: f"{start}\n{content}\n{end}", text)
+
+
+def update_readme(readme: Path = README) -> bool:
+    """Rewrite the README's generated tables (between their markers); True when anything changed."""
+    text = readme.read_text()
+    updated = _replace_block(text, "lessons", lesson_table(), readme)
+    if "<!-- benchmark:start -->" in updated:
+        updated = _replace_block(updated, "benchmark", benchmark_table(), readme)
+    if "<!-- steptime:start -->" in updated:
+        updated = _replace_block(updated, "steptime", step_time_table(), readme)
     if updated != text:
         readme.write_text(updated)
     return updated != text
-
-
-if __name__ == "__main__":
-    changed = update_readme()
-    print("README lesson table " + ("updated." if changed else "already up to date."))
-    sys.exit(0)

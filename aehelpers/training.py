@@ -121,6 +121,7 @@ class _StopRequest:
 
     def __init__(self) -> None:
         self.requested = False
+        self.at_batch = 0
         self._previous = None
 
     def __enter__(self) -> "_StopRequest":
@@ -196,7 +197,9 @@ def fit(
         test_inputs = test_images if make_inputs is None else make_inputs(test_images, torch.Generator().manual_seed(seed + 1))
 
     steps_per_epoch = math.ceil(len(train_images) / batch_size)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    # foreach=True updates all parameters with a few multi-tensor kernels instead of a Python loop
+    # over them: PyTorch uses it by default on GPUs only, and it is measurably faster on the CPU too.
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)
     total_steps = num_epochs * steps_per_epoch
     warmup_steps = round(warmup_epochs * steps_per_epoch)
     schedule = warmup_cosine(total_steps, warmup_steps) if cosine else (lambda s: min(1.0, (s + 1) / max(1, warmup_steps)))
@@ -221,37 +224,19 @@ def fit(
 
     bar = ProgressBar(range(start_epoch, num_epochs), initial=start_epoch, total=num_epochs, desc="epochs", disable=not progress)
     elapsed = history.seconds[-1] if history.seconds else 0.0
-    model.train()
     with _StopRequest() as stop:
         for epoch in bar:
             epoch_start = time.perf_counter()
-            running, seen = 0.0, 0
-            for step, idx in enumerate(batch_indices(len(train_images), batch_size, generator)):
-                clean = train_images[idx]
-                inputs = clean if make_inputs is None else make_inputs(clean, generator)
-                loss = loss_fn(model(inputs), train_targets[idx])
-                if not torch.isfinite(loss):
-                    raise TrainingDiverged(
-                        f"The loss became {loss.item()} at epoch {epoch + 1}, batch {step + 1}. "
-                        f"The learning rate ({optimizer.param_groups[0]['lr']:.2g}) is probably too high: "
-                        "try a smaller `lr` or a longer `warmup_epochs`, and check the inputs hold no NaN."
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                # loss is a mean over the batch: weight it by the batch's size, so the epoch's
-                # average is per example even when the last batch is smaller.
-                running += loss.item() * len(idx)
-                seen += len(idx)
-                if stop.requested:
-                    break
+            train_loss = _train_one_epoch(
+                model, train_images, train_targets, make_inputs, loss_fn, optimizer, scheduler, generator, batch_size,
+                epoch, stop,
+            )
             if stop.requested:
                 history.interrupted = True
-                _report_interrupt(epoch, step, steps_per_epoch, checkpoint_path, history)
+                _report_interrupt(epoch, stop.at_batch, steps_per_epoch, checkpoint_path, history)
                 break
             elapsed += time.perf_counter() - epoch_start
-            history.train_loss.append(running / seen)
+            history.train_loss.append(train_loss)
             history.seconds.append(elapsed)
             if test_inputs is not None:
                 history.test_loss.append(evaluate(model, test_inputs, test_targets_, loss_fn, device=device))
@@ -262,6 +247,35 @@ def fit(
                 save_training_state(checkpoint_path, model, optimizer, scheduler, generator, history, run_settings)
     bar.close()
     return history
+
+
+def _train_one_epoch(model, images, targets, make_inputs, loss_fn, optimizer, scheduler, generator, batch_size, epoch, stop) -> float:
+    """One pass over the training set in shuffled batches; returns the loss averaged per example."""
+    model.train()
+    running, seen = 0.0, 0
+    for step, idx in enumerate(batch_indices(len(images), batch_size, generator)):
+        clean = images[idx]
+        inputs = clean if make_inputs is None else make_inputs(clean, generator)
+        loss = loss_fn(model(inputs), targets[idx])
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            raise TrainingDiverged(
+                f"The loss became {loss_value} at epoch {epoch + 1}, batch {step + 1}. "
+                f"The learning rate ({optimizer.param_groups[0]['lr']:.2g}) is probably too high: "
+                "try a smaller `lr` or a longer `warmup_epochs`, and check the inputs hold no NaN."
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        # loss is a mean over the batch: weight it by the batch's size, so the epoch's average is
+        # per example even when the last batch is smaller (the course divided by the batch count).
+        running += loss_value * len(idx)
+        seen += len(idx)
+        if stop.requested:  # Ctrl-C: the batch in flight has finished; stop here
+            stop.at_batch = step
+            break
+    return running / seen
 
 
 def _check_arguments(num_epochs: int, batch_size: int, lr: float, train_images: torch.Tensor) -> None:

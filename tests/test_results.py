@@ -37,3 +37,20 @@ def test_readme_without_markers_is_an_error(tmp_path):
     readme.write_text("no table here\n")
     with pytest.raises(ValueError, match="lessons:start"):
         results.update_readme(readme)
+
+
+def test_benchmark_table_reads_the_stored_results(tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "BENCHMARK_DIR", tmp_path)
+    machine = {"cpu": "Some CPU", "cores": 2, "torch": "2.14.1"}
+    (tmp_path / "conv_autoencoder.json").write_text(json.dumps({
+        "task": "conv_autoencoder", "epochs": 30, "course_test_mse": 0.0086, "course_seconds": 480.0,
+        "aehelpers_test_mse_at_course_budget": 0.0081, "aehelpers_seconds_to_course_quality": 96.0,
+        "aehelpers_epochs_to_course_quality": 12, "time_to_course_quality_ratio": 5.0, "machine": machine,
+    }))
+    (tmp_path / "step_time.json").write_text(json.dumps({
+        "rows": [{"option": "in-memory, batch 16", "batch_size": 16, "ms_per_step": 2.0, "images_per_second": 8000.0}],
+        "machine": machine,
+    }))
+    table = results.benchmark_table()
+    assert "| `conv_autoencoder` (30 epochs) | 0.00860, 480 s | 0.00810 | 96 s (epoch 12) | **5.0x** |" in table
+    assert "| in-memory, batch 16 | 2.00 | 8,000 |" in results.step_time_table()
