@@ -39,7 +39,7 @@ TASKS = {
     ),
     "denoising_autoencoder": dict(
         model=ae.DenoisingAutoencoder, noise=0.5, course_epochs=20,
-        aehelpers=dict(batch_size=16, lr=2e-3, warmup_epochs=0.5, cosine=True),
+        aehelpers=dict(batch_size=32, lr=2e-3, warmup_epochs=0.5, cosine=True),
     ),
 }
 
