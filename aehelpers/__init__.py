@@ -8,7 +8,7 @@ Modules by role: ``runtime`` (quick mode, seed, device), ``data`` (finding and l
 from .checkpoints import CheckpointError, checkpoint_path, load_model, save_model
 from .data import DATA_ENV, DataError, ImageSet, add_noise, data_root, load_mnist
 from .diagrams import draw_architecture
-from .metrics import checkerboard_energy, mse_per_image, psnr_per_image, reconstruction_scores, ssim_per_image
+from .metrics import checkerboard_score, mse_per_image, psnr_per_image, reconstruction_scores, ssim_per_image, tile_error_map
 from .models import (
     Autoencoder, ConvAutoencoder, DenoisingAutoencoder, SkipDenoiser, UpsampleAutoencoder, check_images, count_parameters, layer_shapes, print_layer_shapes,
 )
@@ -21,8 +21,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Autoencoder", "CheckpointError", "ConvAutoencoder", "DenoisingAutoencoder", "SkipDenoiser", "UpsampleAutoencoder", "checkpoint_path", "DATA_ENV", "DataError", "History", "ImageSet", "TrainingDiverged",
-    "add_noise", "check_images", "checkerboard_energy", "count_parameters", "data_root", "draw_architecture", "evaluate", "fit",
+    "add_noise", "check_images", "checkerboard_score", "count_parameters", "data_root", "draw_architecture", "evaluate", "fit",
     "get_device", "is_quick", "layer_shapes", "load_mnist", "load_model", "mse_per_image", "plot_history",
     "predict", "print_layer_shapes", "psnr_per_image", "reconstruction_scores", "save_model", "save_results",
-    "set_seed", "set_style", "ssim_per_image", "show_image_rows", "show_reconstructions", "show_zoomed",
+    "set_seed", "set_style", "ssim_per_image", "show_image_rows", "show_reconstructions", "show_zoomed", "tile_error_map",
 ]

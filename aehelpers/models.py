@@ -136,6 +136,13 @@ class UpsampleAutoencoder(Autoencoder):
             nn.Upsample(scale_factor=2, mode="nearest"),  # -> 8x28x28
             nn.Conv2d(8, 1, 3, padding=1), nn.Sigmoid(),
         )
+        # PyTorch's default initialisation shrinks the signal a little at every layer; through six
+        # convolutions the untrained output is almost constant, the ReLUs die within an epoch and
+        # the model learns to paint everything black. He initialisation keeps the signal's scale.
+        for layer in self.modules():
+            if isinstance(layer, nn.Conv2d):
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
 
 
 def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:

@@ -33,7 +33,7 @@ LESSONS: dict[str, tuple[str, str]] = {
     "03_upsampling_autoencoder": (
         "Checkerboard artifacts of transpose convolutions, and the upsample + convolution fix",
         "196-value code: test MSE {transpose_test_mse:.4f} (transpose) vs {upsample_test_mse:.4f} (upsample); "
-        "checkerboard energy {transpose_checkerboard_energy:.1f} vs {upsample_checkerboard_energy:.1f}",
+        "checkerboard score {transpose_checkerboard_score:.2f} vs {upsample_checkerboard_score:.2f}",
     ),
 }
 

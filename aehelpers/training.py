@@ -197,9 +197,7 @@ def fit(
         test_inputs = test_images if make_inputs is None else make_inputs(test_images, torch.Generator().manual_seed(seed + 1))
 
     steps_per_epoch = math.ceil(len(train_images) / batch_size)
-    # foreach=True updates all parameters with a few multi-tensor kernels instead of a Python loop
-    # over them: PyTorch uses it by default on GPUs only, and it is measurably faster on the CPU too.
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     total_steps = num_epochs * steps_per_epoch
     warmup_steps = round(warmup_epochs * steps_per_epoch)
     schedule = warmup_cosine(total_steps, warmup_steps) if cosine else (lambda s: min(1.0, (s + 1) / max(1, warmup_steps)))

@@ -39,7 +39,7 @@ def test_reconstruction_scores_average_over_images():
     assert scores["psnr"] == pytest.approx((10 * torch.log10(1 / expected)).mean().item())
 
 
-from aehelpers.metrics import checkerboard_energy, ssim_per_image
+from aehelpers.metrics import checkerboard_score, ssim_per_image, tile_error_map
 
 
 def test_ssim_of_identical_images_is_one():
@@ -62,15 +62,16 @@ def test_ssim_falls_as_noise_grows():
     assert values[0] > values[1] > values[2]
 
 
-def test_checkerboard_energy_is_one_for_structureless_error_and_large_for_tiles():
-    targets = torch.zeros(200, 1, 28, 28)
-    noise = torch.randn(200, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 0.1
-    assert checkerboard_energy(targets + noise, targets) == pytest.approx(1.0, abs=0.05)
+def test_checkerboard_score_is_zero_for_even_error_and_large_for_tiles():
+    targets = torch.zeros(4, 1, 28, 28)
+    assert checkerboard_score(targets + 0.1, targets) == pytest.approx(0.0, abs=1e-6)
     tile = torch.tensor([[1.0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0]]).repeat(7, 7) * 0.1
-    # a pure 4-pixel pattern puts all its energy on the 15 tile frequencies: 783 / 15 times chance
-    assert checkerboard_energy(targets + tile, targets) == pytest.approx(783 / 15, rel=1e-3)
+    # two of 16 positions carry all the error: mean 0.01 * 2/16, std over the 16 cells by hand
+    expected = torch.tensor([0.01, 0.01] + [0.0] * 14).std() / torch.tensor([0.01, 0.01] + [0.0] * 14).mean()
+    assert checkerboard_score(targets + tile, targets) == pytest.approx(expected.item(), rel=1e-4)
+    assert tile_error_map(targets + tile, targets)[0, 0] == pytest.approx(0.01)
 
 
-def test_checkerboard_energy_needs_a_multiple_of_the_period():
+def test_checkerboard_score_needs_a_multiple_of_the_period():
     with pytest.raises(ValueError, match="not a multiple of the period"):
-        checkerboard_energy(torch.zeros(1, 1, 30, 30), torch.ones(1, 1, 30, 30))
+        checkerboard_score(torch.zeros(1, 1, 30, 30), torch.ones(1, 1, 30, 30))
