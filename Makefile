@@ -42,3 +42,16 @@ benchmark: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Every lesson as a learner sees it, in JupyterLab in headless Chromium (about 2 minutes on 2 cores);
+# then the tests that prove it fails on planted mistakes. Screenshots: tests/browser/screenshots/.
+# The README's screenshot is made when missing: delete notebook_ims/jupyterlab_lesson01.png to renew it.
+README_SCREENSHOT := notebook_ims/jupyterlab_lesson01.png
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+.PHONY: browser-test
+browser-test: setup
+	$(BIN)/python -m pip install --quiet -r requirements-browser.txt
+	test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	$(BIN)/python tests/browser/browser_check.py notebooks/*.ipynb \
+		$(if $(wildcard $(README_SCREENSHOT)),,--readme-screenshot $(README_SCREENSHOT))
+	AEHELPERS_BROWSER=1 $(BIN)/python -m pytest tests/browser -q
