@@ -1,25 +1,29 @@
 """aehelpers: the shared code of the convolutional-autoencoder lessons.
 
 Modules by role: ``runtime`` (quick mode, seed, device), ``data`` (finding and loading data),
-``models``, ``training`` (one ``fit`` for every lesson), ``checkpoints``, ``metrics``,
-``plotting``, ``diagrams`` and ``results`` (headline numbers as JSON).
+``models``, ``classifiers`` and ``augment`` (lesson 4), ``training`` (one ``fit`` for every lesson), ``checkpoints``, ``metrics``,
+``plotting``, ``diagrams``, ``results`` (headline numbers as JSON) and ``pca`` (PCA as a linear autoencoder).
 """
 
 from .checkpoints import CheckpointError, checkpoint_path, load_model, save_model
-from .data import DATA_ENV, DataError, ImageSet, add_noise, data_root, load_mnist
+from .data import DATA_ENV, DataError, ImageSet, add_noise, data_root, flower_names, flowers_to_float, load_flowers, load_mnist
 from .diagrams import draw_architecture
 from .metrics import checkerboard_score, mse_per_image, psnr_per_image, reconstruction_scores, ssim_per_image, tile_error_map
 from .models import (
     Autoencoder, ConvAutoencoder, DenoisingAutoencoder, SkipDenoiser, UpsampleAutoencoder, check_images, count_parameters, layer_shapes, print_layer_shapes,
 )
+from .models import BottleneckAutoencoder, PCAShortcutAutoencoder
+from .pca import PCA, fit_pca
 from .plotting import plot_history, set_style, show_image_rows, show_reconstructions, show_zoomed
 from .results import save_results
 from .runtime import get_device, is_quick, set_seed
-from .training import History, TrainingDiverged, evaluate, fit, predict
+from .training import History, TrainingDiverged, evaluate, fit, predict, top1_accuracy
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "flower_names", "flowers_to_float", "load_flowers", "top1_accuracy",
+    "BottleneckAutoencoder", "PCA", "PCAShortcutAutoencoder", "fit_pca",
     "Autoencoder", "CheckpointError", "ConvAutoencoder", "DenoisingAutoencoder", "SkipDenoiser", "UpsampleAutoencoder", "checkpoint_path", "DATA_ENV", "DataError", "History", "ImageSet", "TrainingDiverged",
     "add_noise", "check_images", "checkerboard_score", "count_parameters", "data_root", "draw_architecture", "evaluate", "fit",
     "get_device", "is_quick", "layer_shapes", "load_mnist", "load_model", "mse_per_image", "plot_history",

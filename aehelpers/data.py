@@ -60,6 +60,17 @@ class ImageSet:
         """The first ``count`` examples (the order of the file, so the same on every run)."""
         return ImageSet(self.images[:count], self.labels[:count])
 
+    def spread_subset(self, count: int) -> "ImageSet":
+        """``count`` examples spread evenly over the set, for files sorted by class.
+
+        Flowers-102's splits list the images species by species, so the first few hundred would
+        all be a handful of species; taking every k-th image keeps them all.
+        """
+        if count >= len(self):
+            return self
+        index = torch.linspace(0, len(self) - 1, count).round().long()
+        return ImageSet(self.images[index], self.labels[index])
+
 
 def md5sum(path: Path, chunk_size: int = 1 << 20) -> str:
     """The md5 hex digest of a file, read in chunks so large files need little memory."""
@@ -176,3 +187,139 @@ def add_noise(images: torch.Tensor, noise_factor: float, generator: torch.Genera
     """
     noise = torch.randn(images.shape, generator=generator, dtype=images.dtype, device=images.device)
     return (images + noise_factor * noise).clamp_(0.0, 1.0)
+
+
+# --- Oxford Flowers-102 (lesson 4) -------------------------------------------------------------
+
+FLOWERS_FILES: dict[str, str] = {
+    "imagelabels.mat": "e0620be6f572b9609742df49c70aed4d",
+    "setid.mat": "a5357ecc9cb78c4bef273ce3793fc85c",
+}
+FLOWERS_SPLITS = {"train": "trnid", "val": "valid", "test": "tstid"}
+FLOWERS_COUNTS = {"train": 1_020, "val": 1_020, "test": 6_149}
+CACHE_DIR = REPO_ROOT / "cache"
+_CACHE_VERSION = 1
+
+
+def flower_names() -> list[str]:
+    """The 102 class names in label order (label 0 is 'pink primrose'), for figure titles."""
+    import torchvision
+
+    return list(torchvision.datasets.Flowers102.classes)
+
+
+def _missing_flowers_message(folder: Path, reason: str) -> str:
+    return (
+        f"Oxford Flowers-102 not found under {folder}.\n{reason}\n"
+        f"Expected torchvision's layout: {folder / 'imagelabels.mat'}, {folder / 'setid.mat'} and "
+        f"{folder / 'jpg'}/image_00001.jpg ... image_08189.jpg.\n"
+        "Fix, one of:\n"
+        f"  - point the data setting at a folder that has them: export {DATA_ENV}=/path/to/data\n"
+        f"  - with internet, download them (330 MB): python -c \"import torchvision; "
+        f"torchvision.datasets.Flowers102('{folder.parent}', download=True)\""
+    )
+
+
+def _flowers_folder(root: Path, download: bool) -> Path:
+    folder = root / "flowers-102"
+    if not (folder / "setid.mat").is_file():
+        if not download:
+            raise DataError(_missing_flowers_message(folder, "Downloading was switched off (download=False)."))
+        try:
+            import torchvision
+
+            root.mkdir(parents=True, exist_ok=True)
+            torchvision.datasets.Flowers102(str(root), download=True)
+        except Exception as err:  # no internet, read-only folder, no scipy...
+            raise DataError(
+                _missing_flowers_message(folder, f"torchvision's download failed too: {type(err).__name__}: {err}")
+            ) from err
+    for name, md5 in FLOWERS_FILES.items():
+        if not (folder / name).is_file():
+            raise DataError(_missing_flowers_message(folder, f"{name} is missing."))
+        verify_file(folder / name, md5)
+    return folder
+
+
+def _flowers_split(folder: Path, split: str) -> tuple[list[Path], np.ndarray]:
+    """The image files and 0-based labels of one official split, read from the .mat files."""
+    try:
+        from scipy.io import loadmat
+    except ImportError as err:
+        raise DataError(
+            "Reading Flowers-102's split files (.mat) needs scipy, which is not installed.\n"
+            "Fix: pip install -r requirements.txt (or: pip install scipy)."
+        ) from err
+    ids = np.atleast_1d(loadmat(folder / "setid.mat", squeeze_me=True)[FLOWERS_SPLITS[split]])
+    all_labels = loadmat(folder / "imagelabels.mat", squeeze_me=True)["labels"]
+    files = [folder / "jpg" / f"image_{i:05d}.jpg" for i in ids]
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise DataError(_missing_flowers_message(folder, f"{len(missing)} image(s) of the {split} split are missing, e.g. {missing[0]}."))
+    return files, all_labels[ids - 1].astype(np.int64) - 1  # the .mat files count from 1
+
+
+def _decode_square(path: Path, size: int) -> np.ndarray:
+    """Decode one JPEG, scale its shorter side to ``size`` and cut out the centre square."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as image:
+            square = ImageOps.fit(image.convert("RGB"), (size, size), method=Image.Resampling.BICUBIC)
+    except OSError as err:
+        raise DataError(f"{path} could not be decoded ({err}). Fix: replace it with an intact copy of the file.") from err
+    return np.asarray(square).transpose(2, 0, 1)  # (H, W, C) -> (C, H, W)
+
+
+def _load_cache(path: Path, split: str, size: int) -> ImageSet:
+    try:
+        saved = torch.load(path, weights_only=True)
+        images, labels = saved["images"], saved["labels"]
+        ok = saved["version"] == _CACHE_VERSION and images.shape == (FLOWERS_COUNTS[split], 3, size, size)
+    except Exception as err:  # truncated file, not a torch file, other keys...
+        # torch's own message for a broken file is long and about pickle security; ours says what to do.
+        raise DataError(f"The image cache {path} is damaged or not a cache file ({type(err).__name__}).\nFix: delete it; the next call rebuilds it from the JPEG files.") from err
+    if not ok:
+        raise DataError(f"The image cache {path} does not hold the expected {split} images at {size} px.\nFix: delete it; the next call rebuilds it from the JPEG files.")
+    return ImageSet(images, labels)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_flowers_cached(root: Path, split: str, size: int, download: bool, cache_dir: Path) -> ImageSet:
+    cache_path = cache_dir / f"flowers102_{split}_{size}px.pt"
+    if cache_path.is_file():
+        return _load_cache(cache_path, split, size)
+    folder = _flowers_folder(root, download)
+    files, labels = _flowers_split(folder, split)
+    # Decoding JPEGs is the slow part (seconds per thousand images): do it once, keep uint8 pixels.
+    images = torch.from_numpy(np.stack([_decode_square(f, size) for f in files]))
+    result = ImageSet(images, torch.from_numpy(labels))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cache_path.with_suffix(".tmp")
+    torch.save({"images": result.images, "labels": result.labels, "version": _CACHE_VERSION}, tmp)
+    tmp.replace(cache_path)  # atomic: an interrupted save never leaves a half-written cache
+    return result
+
+
+def load_flowers(split: str, size: int = 100, root: str | Path | None = None, download: bool = True, cache_dir: str | Path | None = None) -> ImageSet:
+    """Load one official split of Oxford Flowers-102 as square uint8 images (N, 3, size, size).
+
+    Each image's shorter side is scaled to ``size`` and its centre square kept. The decoded pixels
+    are cached (git-ignored ``cache/`` folder, one file per split and size), so the JPEG files are
+    decoded once, never in a training loop. The images stay uint8 (a quarter of float32's memory);
+    :func:`flowers_to_float` turns a batch into the [-1, 1] floats the models take.
+
+    Defined in lesson 4 (``notebooks/04_flowers_classifier.ipynb``).
+    """
+    if split not in FLOWERS_SPLITS:
+        raise ValueError(f"split must be one of {sorted(FLOWERS_SPLITS)}, got {split!r}.")
+    if not isinstance(size, int) or not 8 <= size <= 500:
+        raise ValueError(f"size must be a whole number of pixels between 8 and 500, got {size!r}.")
+    root_path = Path(root).expanduser() if root is not None else data_root()
+    cache_path = Path(cache_dir).expanduser() if cache_dir is not None else CACHE_DIR
+    return _load_flowers_cached(root_path.resolve(), split, size, bool(download), cache_path.resolve())
+
+
+def flowers_to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels 0..255 -> float32 in [-1, 1], the range the course's Tanh decoder outputs."""
+    return images.float().div_(127.5).sub_(1.0)

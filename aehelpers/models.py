@@ -6,8 +6,13 @@ bottleneck) itself, and decode codes it changed by hand.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from .pca import PCA
 
 
 def check_images(images: torch.Tensor, channels: int, size: tuple[int, int], model_name: str) -> None:
@@ -255,3 +260,122 @@ def describe_layer(layer: nn.Module) -> str:
     if isinstance(layer, nn.Upsample):
         parts.append(f"x{layer.scale_factor:g} {layer.mode}")
     return " ".join(parts)
+
+
+def _conv_block(in_channels: int, out_channels: int, stride: int = 1) -> list[nn.Module]:
+    """3x3 convolution, batch norm, ReLU; ``stride=2`` halves the image instead of a max-pool."""
+    return [
+        nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(),
+    ]
+
+
+class BottleneckAutoencoder(Autoencoder):
+    """Lesson 5's autoencoder: convolutions down to 7x7, a dense code of ``code_size`` values, upsampling back up.
+
+    Lesson 1's code is a 4x7x7 grid, and each code position only ever paints its own 4x4 patch. Here a
+    ``Linear`` layer squeezes *all* the encoder's 7x7 features into ``code_size`` numbers, and another
+    spreads them out again, so every code value can draw on the whole image, as PCA's components do.
+    Strided convolutions halve the image (cheaper than convolving at full size and max-pooling), and the
+    decoder upsamples then convolves (lesson 3), so the output has no tiles.
+
+    Args:
+        code_size: the number of values in the code (the bottleneck).
+        width: channels of the first stage; the 14x14 and 7x7 stages have twice as many.
+
+    Defined in lesson 5 (``notebooks/05_autoencoder_vs_pca.ipynb``).
+    """
+
+    def __init__(self, code_size: int, width: int = 16) -> None:
+        super().__init__()
+        if not isinstance(code_size, int) or code_size < 1:
+            raise ValueError(f"code_size must be a whole number >= 1, got {code_size!r}.")
+        self.code_size = code_size
+        features = 2 * width * 7 * 7
+        self.encoder = nn.Sequential(
+            *_conv_block(1, width, stride=2),  # 1x28x28 -> w x14x14
+            *_conv_block(width, 2 * width),  # -> 2w x14x14
+            *_conv_block(2 * width, 2 * width, stride=2),  # -> 2w x7x7
+            *_conv_block(2 * width, 2 * width),  # -> 2w x7x7
+            nn.Flatten(),
+            nn.Linear(features, code_size),  # -> the code: code_size values, no activation
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(code_size, features), nn.ReLU(),
+            nn.Unflatten(1, (2 * width, 7, 7)),  # -> 2w x7x7
+            *_conv_block(2 * width, 2 * width),
+            nn.Upsample(scale_factor=2, mode="nearest"),  # -> 2w x14x14
+            *_conv_block(2 * width, width),  # -> w x14x14
+            nn.Upsample(scale_factor=2, mode="nearest"),  # -> w x28x28
+            nn.Conv2d(width, 1, 3, padding=1),  # -> 1x28x28
+            nn.Sigmoid(),
+        )
+        # He initialisation, as in lesson 3: it keeps the signal's scale through the many layers.
+        for layer in self.modules():
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                if layer.bias is not None:
+                    nn.init.zeros_(layer.bias)
+
+    def _check_codes(self, codes: torch.Tensor) -> None:
+        if not isinstance(codes, torch.Tensor) or codes.dim() != 2 or codes.shape[1] != self.code_size:
+            got = tuple(codes.shape) if isinstance(codes, torch.Tensor) else type(codes).__name__
+            raise ValueError(f"{type(self).__name__} decodes codes of shape (batch, {self.code_size}), got {got}.")
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes (N, code_size) -> images (N, 1, 28, 28) in [0, 1]."""
+        self._check_codes(codes)
+        return self.decoder(codes)
+
+
+class PCAShortcutAutoencoder(BottleneckAutoencoder):
+    """A :class:`BottleneckAutoencoder` plus a linear shortcut that starts out as PCA.
+
+    code = linear(image) + convolutional encoder(image);
+    image = clip(linear(code) + convolutional decoder(code), 0, 1).
+
+    With ``pca`` given, the two linear layers start as PCA's projection and reconstruction and the
+    last layer of each convolutional path starts at zero: before any training the model *is* PCA
+    (with the pixels clipped to [0, 1]). Training then only has to learn what PCA cannot, the
+    non-linear rest. A plain autoencoder must instead learn the whole mapping from scratch, and with
+    a large code it needs many epochs to even match PCA's fine detail.
+
+    Args:
+        code_size: the number of values in the code.
+        pca: a fitted :class:`aehelpers.pca.PCA` to start from; ``None`` starts the shortcut at random.
+        width: as for :class:`BottleneckAutoencoder`.
+
+    Defined in lesson 5 (``notebooks/05_autoencoder_vs_pca.ipynb``).
+    """
+
+    def __init__(self, code_size: int, pca: PCA | None = None, width: int = 16) -> None:
+        super().__init__(code_size, width)
+        pixels = self.image_channels * self.image_size[0] * self.image_size[1]
+        self.decoder = self.decoder[:-1]  # no sigmoid: the sum is clipped into [0, 1] instead
+        self.linear_encoder = nn.Linear(pixels, code_size)
+        self.linear_decoder = nn.Linear(code_size, pixels)
+        for last in (self.encoder[-1], self.decoder[-1]):  # the convolutional paths start silent
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+        if pca is not None:
+            if pca.image_shape != (self.image_channels, *self.image_size) or pca.n_components < code_size:
+                raise ValueError(
+                    f"The PCA fits images of shape {pca.image_shape} with {pca.n_components} components; "
+                    f"this model needs {(self.image_channels, *self.image_size)} and at least {code_size}."
+                )
+            components, mean = pca.components[:code_size].float(), pca.mean.float()
+            with torch.no_grad():
+                self.linear_encoder.weight.copy_(components)  # code = components @ (x - mean)
+                self.linear_encoder.bias.copy_(-(components @ mean))
+                self.linear_decoder.weight.copy_(components.T)  # x = mean + components.T @ code
+                self.linear_decoder.bias.copy_(mean)
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        check_images(images, self.image_channels, self.image_size, type(self).__name__)
+        return self.linear_encoder(images.flatten(1)) + self.encoder(images)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        self._check_codes(codes)
+        linear = self.linear_decoder(codes).view(-1, self.image_channels, *self.image_size)
+        return (linear + self.decoder(codes)).clamp(0.0, 1.0)

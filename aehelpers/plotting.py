@@ -128,3 +128,26 @@ def show_zoomed(images: Sequence[torch.Tensor], titles: Sequence[str], crop: tup
         ax.grid(False)
     fig.tight_layout()
     return fig
+
+
+def plot_classifier_history(history: History | dict, title: str = "", axes=None):
+    """Two panels for a classifier: loss and top-1 accuracy per epoch, train against held-out.
+
+    A train curve that keeps improving while the held-out curve turns is overfitting; the dotted
+    line marks the epoch ``fit(..., keep_best=True)`` kept.
+    """
+    data = history.as_dict() if isinstance(history, History) else history
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    epochs = np.arange(1, len(data["train_loss"]) + 1)
+    for ax, key, label in [(axes[0], "loss", "cross-entropy"), (axes[1], "accuracy", "top-1 accuracy (%)")]:
+        ax.plot(epochs, data[f"train_{key}"], label="train", color=PALETTE[0])
+        if data.get(f"test_{key}"):
+            ax.plot(epochs, data[f"test_{key}"], label="validation", color=PALETTE[1])
+        if data.get("best_epoch"):
+            ax.axvline(data["best_epoch"], color="grey", ls=":", lw=1)
+        ax.set(xlabel="epoch", ylabel=label)
+    axes[0].legend()
+    axes[0].figure.suptitle(title)
+    axes[0].figure.tight_layout()
+    return axes

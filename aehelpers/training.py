@@ -44,6 +44,11 @@ class History:
     test_loss: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     interrupted: bool = False
+    # Filled only by classifiers (``fit(..., track_accuracy=True)``): top-1 accuracy in percent.
+    train_accuracy: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+    # With ``keep_best=True``: the epoch (1-based) whose weights the model was given back.
+    best_epoch: int | None = None
 
     @property
     def epochs(self) -> int:
@@ -76,28 +81,51 @@ def evaluate(
     Runs in large batches under ``torch.inference_mode()`` (no autograd bookkeeping) and puts the
     model back in its former train/eval mode afterwards.
     """
-    device = device or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    total = 0.0
-    with torch.inference_mode():
-        for start in range(0, len(inputs), batch_size):
-            x = inputs[start : start + batch_size].to(device, non_blocking=True)
-            y = targets[start : start + batch_size].to(device, non_blocking=True)
-            total += loss_fn(model(x), y).item() * len(x)
-    model.train(was_training)
-    return total / len(inputs)
+    return evaluate_scores(model, inputs, targets, {"loss": loss_fn}, batch_size, device)["loss"]
+
+
+def evaluate_scores(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    score_fns: dict[str, LossFn],
+    batch_size: int = 2_000,
+    device: torch.device | None = None,
+) -> dict[str, float]:
+    """Several per-batch averages at once (e.g. loss and accuracy), in one pass over the data."""
+    totals = dict.fromkeys(score_fns, 0.0)
+    for start, outputs in _batched_outputs(model, inputs, batch_size, device):
+        y = targets[start : start + len(outputs)].to(outputs.device, non_blocking=True)
+        for name, fn in score_fns.items():
+            totals[name] += float(fn(outputs, y)) * len(outputs)
+    return {name: total / len(inputs) for name, total in totals.items()}
 
 
 def predict(model: nn.Module, inputs: torch.Tensor, batch_size: int = 2_000) -> torch.Tensor:
     """Run ``model`` over ``inputs`` in eval mode, in large batches, and return the outputs on the CPU."""
-    device = next(model.parameters()).device
+    return torch.cat([outputs.cpu() for _, outputs in _batched_outputs(model, inputs, batch_size)])
+
+
+def _batched_outputs(model: nn.Module, inputs: torch.Tensor, batch_size: int, device: torch.device | None = None) -> Iterator[tuple[int, torch.Tensor]]:
+    """Yield (start index, outputs) batch by batch, in eval mode under ``torch.inference_mode()``.
+
+    Eval mode makes batch norm use its running statistics and switches dropout off; the model's
+    former mode is restored afterwards, even if the caller stops early.
+    """
+    device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
-    with torch.inference_mode():
-        outputs = [model(inputs[i : i + batch_size].to(device)).cpu() for i in range(0, len(inputs), batch_size)]
-    model.train(was_training)
-    return torch.cat(outputs)
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(inputs), batch_size):
+                yield start, model(inputs[start : start + batch_size].to(device, non_blocking=True))
+    finally:
+        model.train(was_training)
+
+
+def top1_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The share of examples whose highest-scoring class is the right one, in percent."""
+    return (logits.argmax(dim=1) == labels).float().mean() * 100
 
 
 def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
@@ -151,7 +179,10 @@ def fit(
     train_targets: torch.Tensor | None = None,
     test_targets: torch.Tensor | None = None,
     make_inputs: InputMaker | None = None,
+    augment: InputMaker | None = None,
     loss_fn: LossFn = F.mse_loss,
+    track_accuracy: bool = False,
+    keep_best: bool = False,
     weight_decay: float = 0.0,
     channels_last: bool = True,
     device: str | torch.device | None = None,
@@ -165,11 +196,18 @@ def fit(
     By default the model learns to reproduce its input (an autoencoder): the target of each image
     is the image itself. Pass ``make_inputs`` to feed it altered images instead (a denoiser), or
     ``train_targets`` / ``test_targets`` for labels (a classifier, with a matching ``loss_fn``).
+    ``augment`` changes each training batch at random (never the test images); an autoencoder
+    then learns to rebuild the augmented image.
 
     Args:
         num_epochs: passes over ``train_images``.
         batch_size, lr: Adam's batch size and peak learning rate.
         warmup_epochs, cosine: the learning-rate schedule (constant when both are off).
+        weight_decay: decoupled weight decay (AdamW's), which shrinks the weights a little every step.
+        track_accuracy: also record top-1 accuracy per epoch (for classifiers).
+        keep_best: at the end, give the model back the weights of its best epoch on the test
+            images (highest accuracy when tracked, else lowest loss): pass the validation split
+            as ``test_images`` and the validation split picks the epoch.
         channels_last: store the weights in the channels-last memory format, which the CPU's
             convolution kernels run faster on (measured in ``benchmarks/``).
         device: ``None`` picks CUDA, then MPS, then the CPU.
@@ -189,7 +227,8 @@ def fit(
 
     # The data moves to the device once, not batch by batch.
     train_images = train_images.to(device)
-    train_targets = train_images if train_targets is None else train_targets.to(device)
+    self_supervised = train_targets is None
+    train_targets = train_images if self_supervised else train_targets.to(device)
     test_inputs = test_targets_ = None
     if test_images is not None:
         test_targets_ = test_images if test_targets is None else test_targets
@@ -197,7 +236,7 @@ def fit(
         test_inputs = test_images if make_inputs is None else make_inputs(test_images, torch.Generator().manual_seed(seed + 1))
 
     steps_per_epoch = math.ceil(len(train_images) / batch_size)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, decoupled_weight_decay=weight_decay > 0)
     total_steps = num_epochs * steps_per_epoch
     warmup_steps = round(warmup_epochs * steps_per_epoch)
     schedule = warmup_cosine(total_steps, warmup_steps) if cosine else (lambda s: min(1.0, (s + 1) / max(1, warmup_steps)))
@@ -208,6 +247,8 @@ def fit(
         num_epochs=num_epochs, batch_size=batch_size, lr=lr, warmup_epochs=warmup_epochs, cosine=cosine,
         weight_decay=weight_decay, seed=seed, train_examples=len(train_images), denoising=make_inputs is not None,
     )
+    if augment is not None:  # only then, so checkpoints saved before augmentation existed still resume
+        run_settings["augmented"] = True
     history = History()
     start_epoch = 0
     if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
@@ -220,14 +261,15 @@ def fit(
         start_epoch = history.epochs
         print(f"Resuming from {checkpoint_path}: {start_epoch} of {num_epochs} epochs already done.")
 
+    best_state = None
     bar = ProgressBar(range(start_epoch, num_epochs), initial=start_epoch, total=num_epochs, desc="epochs", disable=not progress)
     elapsed = history.seconds[-1] if history.seconds else 0.0
     with _StopRequest() as stop:
         for epoch in bar:
             epoch_start = time.perf_counter()
-            train_loss = _train_one_epoch(
-                model, train_images, train_targets, make_inputs, loss_fn, optimizer, scheduler, generator, batch_size,
-                epoch, stop,
+            train_loss, train_accuracy = _train_one_epoch(
+                model, train_images, None if self_supervised else train_targets, make_inputs, augment, loss_fn,
+                optimizer, scheduler, generator, batch_size, epoch, stop,
             )
             if stop.requested:
                 history.interrupted = True
@@ -236,25 +278,57 @@ def fit(
             elapsed += time.perf_counter() - epoch_start
             history.train_loss.append(train_loss)
             history.seconds.append(elapsed)
+            if track_accuracy:
+                history.train_accuracy.append(train_accuracy)
             if test_inputs is not None:
-                history.test_loss.append(evaluate(model, test_inputs, test_targets_, loss_fn, device=device))
+                scores = {"loss": loss_fn, "accuracy": top1_accuracy} if track_accuracy else {"loss": loss_fn}
+                scores = evaluate_scores(model, test_inputs, test_targets_, scores, device=device)
+                history.test_loss.append(scores["loss"])
+                if track_accuracy:
+                    history.test_accuracy.append(scores["accuracy"])
+                if keep_best and _is_best(history):
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    history.best_epoch = history.epochs
             bar.set_postfix(train=f"{history.train_loss[-1]:.5f}", test=f"{history.test_loss[-1]:.5f}" if history.test_loss else "-")
             if checkpoint_path is not None:
                 from .checkpoints import save_training_state
 
                 save_training_state(checkpoint_path, model, optimizer, scheduler, generator, history, run_settings)
     bar.close()
+    if keep_best and best_state is not None:
+        model.load_state_dict(best_state)
+        print(f"Kept the weights of epoch {history.best_epoch} of {history.epochs}, the best on the held-out images given.")
+    elif keep_best and history.best_epoch is not None:
+        # The best epoch came before a resume; checkpoints hold only the latest weights.
+        print(f"Epoch {history.best_epoch} was the best, but it finished before this run resumed and its weights "
+              f"were not saved: the model keeps the weights of epoch {history.epochs}.")
+        history.best_epoch = None
     return history
 
 
-def _train_one_epoch(model, images, targets, make_inputs, loss_fn, optimizer, scheduler, generator, batch_size, epoch, stop) -> float:
-    """One pass over the training set in shuffled batches; returns the loss averaged per example."""
+def _is_best(history: History) -> bool:
+    """Whether the epoch just finished is the best so far on the held-out images."""
+    if history.test_accuracy:
+        return history.test_accuracy[-1] >= max(history.test_accuracy)
+    return history.test_loss[-1] <= min(history.test_loss)
+
+
+def _train_one_epoch(model, images, targets, make_inputs, augment, loss_fn, optimizer, scheduler, generator, batch_size, epoch, stop) -> tuple[float, float]:
+    """One pass over the training set in shuffled batches.
+
+    Returns the loss averaged per example, and the top-1 accuracy in percent when ``targets`` are
+    class labels (NaN for autoencoders). ``targets=None`` means each image is its own target.
+    """
     model.train()
-    running, seen = 0.0, 0
+    running, seen, correct = 0.0, 0, 0.0
     for step, idx in enumerate(batch_indices(len(images), batch_size, generator)):
         clean = images[idx]
+        if augment is not None:
+            clean = augment(clean, generator)
         inputs = clean if make_inputs is None else make_inputs(clean, generator)
-        loss = loss_fn(model(inputs), targets[idx])
+        batch_targets = clean if targets is None else targets[idx]
+        outputs = model(inputs)
+        loss = loss_fn(outputs, batch_targets)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             raise TrainingDiverged(
@@ -270,10 +344,12 @@ def _train_one_epoch(model, images, targets, make_inputs, loss_fn, optimizer, sc
         # per example even when the last batch is smaller (the course divided by the batch count).
         running += loss_value * len(idx)
         seen += len(idx)
+        if targets is not None and targets.dtype == torch.int64:
+            correct += (outputs.detach().argmax(dim=1) == batch_targets).sum().item()
         if stop.requested:  # Ctrl-C: the batch in flight has finished; stop here
             stop.at_batch = step
             break
-    return running / seen
+    return running / seen, (100 * correct / seen if targets is not None and targets.dtype == torch.int64 else math.nan)
 
 
 def _check_arguments(num_epochs: int, batch_size: int, lr: float, train_images: torch.Tensor) -> None:

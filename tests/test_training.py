@@ -93,15 +93,17 @@ def test_resume_gives_exactly_the_uninterrupted_run(tiny_images, tmp_path, monke
 
     scored = {"n": 0}
 
+    score_every_epoch = training.evaluate_scores
+
     def evaluate_then_interrupt(*args, **kwargs):
         scored["n"] += 1
         if scored["n"] == 2:
             os.kill(os.getpid(), signal.SIGINT)
-        return evaluate(*args, **kwargs)
+        return score_every_epoch(*args, **kwargs)
 
     path = tmp_path / "run.pt"
     with monkeypatch.context() as patch:
-        patch.setattr(training, "evaluate", evaluate_then_interrupt)
+        patch.setattr(training, "evaluate_scores", evaluate_then_interrupt)
         stopped = fit(new_model(), tiny_images, tiny_images[:64], **options, checkpoint_path=path)
     assert stopped.interrupted and stopped.epochs == 2
 
