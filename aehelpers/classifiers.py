@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .models import Autoencoder, check_images
+from .models import Autoencoder, check_images, conv_bn_relu
+from .training import predict
 
 COURSE_IMAGE_SIZE = 100
 NUM_FLOWER_CLASSES = 102
@@ -148,7 +149,7 @@ class ResidualBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True),
+            *conv_bn_relu(in_channels, out_channels, stride),
             nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels),
         )
         self.shortcut = nn.Identity()
@@ -172,14 +173,14 @@ class ResidualAutoencoder(Autoencoder):
     def __init__(self, widths: tuple[int, ...] = (32, 64, 128, 256), image_size: int = 64) -> None:
         super().__init__()
         self.image_channels, self.image_size = 3, (image_size, image_size)
-        stem = [nn.Conv2d(3, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
+        stem = conv_bn_relu(3, widths[0])
         stages = [ResidualBlock(widths[0], widths[0], stride=1)]
         stages += [ResidualBlock(c_in, c_out, stride=2) for c_in, c_out in zip(widths, widths[1:])]
         stages.append(ResidualBlock(widths[-1], widths[-1], stride=2))
         self.encoder = nn.Sequential(*stem, *stages)
         up: list[nn.Module] = []
         for c_in, c_out in zip(widths[::-1], list(widths[::-1][1:]) + [widths[0]]):
-            up += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+            up += [nn.Upsample(scale_factor=2, mode="nearest"), *conv_bn_relu(c_in, c_out)]
         self.decoder = nn.Sequential(*up, nn.Conv2d(widths[0], 3, 3, padding=1), nn.Tanh())
         self.code_channels = widths[-1]
 
@@ -201,8 +202,6 @@ def predict_logits(model: nn.Module, images: torch.Tensor, flip_average: bool = 
     Test-time flipping: a flower and its mirror image are the same species, so averaging the two
     predictions removes some of the model's noise at the cost of a second forward pass.
     """
-    from .training import predict
-
     logits = predict(model, images, batch_size)
     if flip_average:
         logits = (logits + predict(model, images.flip(-1), batch_size)) / 2

@@ -38,6 +38,18 @@ def check_images(images: torch.Tensor, channels: int, size: tuple[int, int], mod
         raise ValueError(f"{model_name} expects {expected}, got shape {tuple(images.shape)}.")
 
 
+def he_initialise(model: nn.Module, layer_types: tuple[type[nn.Module], ...]) -> None:
+    """He (Kaiming) normal weights and zero biases for every layer of ``layer_types`` in ``model``.
+
+    Scaled for ReLU, so the signal keeps its size through many layers instead of fading out.
+    """
+    for layer in model.modules():
+        if isinstance(layer, layer_types):
+            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+
 class Autoencoder(nn.Module):
     """The shape every autoencoder here shares: ``encoder`` and ``decoder`` modules, checked input.
 
@@ -144,18 +156,25 @@ class UpsampleAutoencoder(Autoencoder):
         # PyTorch's default initialisation shrinks the signal a little at every layer; through six
         # convolutions the untrained output is almost constant, the ReLUs die within an epoch and
         # the model learns to paint everything black. He initialisation keeps the signal's scale.
-        for layer in self.modules():
-            if isinstance(layer, nn.Conv2d):
-                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-                nn.init.zeros_(layer.bias)
+        he_initialise(self, (nn.Conv2d,))
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> list[nn.Module]:
+    """3x3 convolution, batch norm, ReLU; ``stride=2`` halves the image instead of a max-pool.
+
+    Batch norm keeps each layer's outputs centred: without it, the many near-black target pixels
+    push the biases down until every ReLU outputs zero and the network goes dark. (The convolution
+    needs no bias: batch norm's own shift replaces it.)
+    """
+    return [
+        nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(),
+    ]
 
 
 def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
-    # Batch norm keeps each layer's outputs centred: without it, the many near-black target
-    # pixels push the biases down until every ReLU outputs zero and the network goes dark.
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels), nn.ReLU()
-    )
+    return nn.Sequential(*conv_bn_relu(in_channels, out_channels))
 
 
 class SkipDenoiser(nn.Module):
@@ -262,15 +281,6 @@ def describe_layer(layer: nn.Module) -> str:
     return " ".join(parts)
 
 
-def _conv_block(in_channels: int, out_channels: int, stride: int = 1) -> list[nn.Module]:
-    """3x3 convolution, batch norm, ReLU; ``stride=2`` halves the image instead of a max-pool."""
-    return [
-        nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.ReLU(),
-    ]
-
-
 class BottleneckAutoencoder(Autoencoder):
     """Lesson 5's autoencoder: convolutions down to 7x7, a dense code of ``code_size`` values, upsampling back up.
 
@@ -294,29 +304,25 @@ class BottleneckAutoencoder(Autoencoder):
         self.code_size = code_size
         features = 2 * width * 7 * 7
         self.encoder = nn.Sequential(
-            *_conv_block(1, width, stride=2),  # 1x28x28 -> w x14x14
-            *_conv_block(width, 2 * width),  # -> 2w x14x14
-            *_conv_block(2 * width, 2 * width, stride=2),  # -> 2w x7x7
-            *_conv_block(2 * width, 2 * width),  # -> 2w x7x7
+            *conv_bn_relu(1, width, stride=2),  # 1x28x28 -> w x14x14
+            *conv_bn_relu(width, 2 * width),  # -> 2w x14x14
+            *conv_bn_relu(2 * width, 2 * width, stride=2),  # -> 2w x7x7
+            *conv_bn_relu(2 * width, 2 * width),  # -> 2w x7x7
             nn.Flatten(),
             nn.Linear(features, code_size),  # -> the code: code_size values, no activation
         )
         self.decoder = nn.Sequential(
             nn.Linear(code_size, features), nn.ReLU(),
             nn.Unflatten(1, (2 * width, 7, 7)),  # -> 2w x7x7
-            *_conv_block(2 * width, 2 * width),
+            *conv_bn_relu(2 * width, 2 * width),
             nn.Upsample(scale_factor=2, mode="nearest"),  # -> 2w x14x14
-            *_conv_block(2 * width, width),  # -> w x14x14
+            *conv_bn_relu(2 * width, width),  # -> w x14x14
             nn.Upsample(scale_factor=2, mode="nearest"),  # -> w x28x28
             nn.Conv2d(width, 1, 3, padding=1),  # -> 1x28x28
             nn.Sigmoid(),
         )
         # He initialisation, as in lesson 3: it keeps the signal's scale through the many layers.
-        for layer in self.modules():
-            if isinstance(layer, (nn.Conv2d, nn.Linear)):
-                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-                if layer.bias is not None:
-                    nn.init.zeros_(layer.bias)
+        he_initialise(self, (nn.Conv2d, nn.Linear))
 
     def _check_codes(self, codes: torch.Tensor) -> None:
         if not isinstance(codes, torch.Tensor) or codes.dim() != 2 or codes.shape[1] != self.code_size:

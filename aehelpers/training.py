@@ -227,8 +227,8 @@ def fit(
 
     # The data moves to the device once, not batch by batch.
     train_images = train_images.to(device)
-    self_supervised = train_targets is None
-    train_targets = train_images if self_supervised else train_targets.to(device)
+    if train_targets is not None:  # None: every image is its own target (an autoencoder)
+        train_targets = train_targets.to(device)
     test_inputs = test_targets_ = None
     if test_images is not None:
         test_targets_ = test_images if test_targets is None else test_targets
@@ -268,7 +268,7 @@ def fit(
         for epoch in bar:
             epoch_start = time.perf_counter()
             train_loss, train_accuracy = _train_one_epoch(
-                model, train_images, None if self_supervised else train_targets, make_inputs, augment, loss_fn,
+                model, train_images, train_targets, make_inputs, augment, loss_fn, track_accuracy,
                 optimizer, scheduler, generator, batch_size, epoch, stop,
             )
             if stop.requested:
@@ -313,11 +313,11 @@ def _is_best(history: History) -> bool:
     return history.test_loss[-1] <= min(history.test_loss)
 
 
-def _train_one_epoch(model, images, targets, make_inputs, augment, loss_fn, optimizer, scheduler, generator, batch_size, epoch, stop) -> tuple[float, float]:
+def _train_one_epoch(model, images, targets, make_inputs, augment, loss_fn, track_accuracy, optimizer, scheduler, generator, batch_size, epoch, stop) -> tuple[float, float]:
     """One pass over the training set in shuffled batches.
 
-    Returns the loss averaged per example, and the top-1 accuracy in percent when ``targets`` are
-    class labels (NaN for autoencoders). ``targets=None`` means each image is its own target.
+    Returns the loss averaged per example, and the top-1 accuracy in percent with
+    ``track_accuracy`` (else NaN). ``targets=None`` means each image is its own target.
     """
     model.train()
     running, seen, correct = 0.0, 0, 0.0
@@ -344,12 +344,12 @@ def _train_one_epoch(model, images, targets, make_inputs, augment, loss_fn, opti
         # per example even when the last batch is smaller (the course divided by the batch count).
         running += loss_value * len(idx)
         seen += len(idx)
-        if targets is not None and targets.dtype == torch.int64:
+        if track_accuracy:
             correct += (outputs.detach().argmax(dim=1) == batch_targets).sum().item()
         if stop.requested:  # Ctrl-C: the batch in flight has finished; stop here
             stop.at_batch = step
             break
-    return running / seen, (100 * correct / seen if targets is not None and targets.dtype == torch.int64 else math.nan)
+    return running / seen, (100 * correct / seen if track_accuracy else math.nan)
 
 
 def _check_arguments(num_epochs: int, batch_size: int, lr: float, train_images: torch.Tensor) -> None:

@@ -49,7 +49,7 @@ COURSE_VARIANTS = {
 
 
 def top1(model, images, labels, flip_average=False) -> float:
-    return (predict_logits(model, images, flip_average).argmax(1) == labels.cpu()).float().mean().item() * 100
+    return ae.top1_accuracy(predict_logits(model, images, flip_average), labels.cpu()).item()
 
 
 def course_variant(name, spec, train, val, test, pre_epochs, fine_epochs, device) -> dict:
