@@ -36,7 +36,7 @@ execute: setup
 		--ExecutePreprocessor.store_widget_state=True $(NB)
 	$(MAKE) readme
 
-# Course way vs aehelpers way, side by side (about 45 minutes on 2 cores); writes benchmarks/results/
+# Course way vs aehelpers way, side by side, lesson 1 with 3 seeds (about 70 minutes on 2 cores); writes benchmarks/results/
 benchmark: setup
 	$(BIN)/python benchmarks/train_speed.py
 

@@ -84,40 +84,58 @@ BENCHMARK_DIR = REPO_ROOT / "benchmarks" / "results"
 
 
 def benchmark_table() -> str:
-    """The README's benchmark table, in Markdown, built from ``benchmarks/results/*.json``."""
+    """The README's benchmark table, in Markdown, built from ``benchmarks/results/*.json``.
+
+    A result trained with several seeds shows its headline (median) seed's numbers and every
+    seed's speed-up, so the spread is in plain sight.
+    """
     lines = [
         "| model | course way: test MSE, time | aehelpers way: test MSE at the course's epochs | "
-        "time to the course's quality | speed-up | machine |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "time to the course's quality | speed-up | speed-up, each seed | to within 2 %, each seed | machine |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for path in sorted(BENCHMARK_DIR.glob("*.json")):
         r = json.loads(path.read_text())
         if "time_to_course_quality_ratio" not in r:  # another kind of result (step times, lesson 4's GPU run)
             continue
         seconds, epochs = r["aehelpers_seconds_to_course_quality"], r["aehelpers_epochs_to_course_quality"]
-        ratio = r["time_to_course_quality_ratio"]
         reach = "never" if seconds is None else f"{seconds:.0f} s (epoch {epochs})"
-        speed_up = "-" if ratio is None else f"{ratio:.1f}x"
+        seeds = r.get("seeds", [{"seed": r.get("seed", 0), "time_to_course_quality_ratio": r["time_to_course_quality_ratio"]}])
+        per_seed = ", ".join(f"{s['seed']}: {_speed_up(s['time_to_course_quality_ratio'])}" for s in seeds)
+        near = ", ".join(f"{s['seed']}: {_speed_up(s['within_2_percent_ratio'])}" for s in seeds if "within_2_percent_ratio" in s) or "-"
+        headline = f"seed {r['headline_seed']}, the median" if len(seeds) > 1 else f"seed {seeds[0]['seed']}"
         machine = r["machine"]
         lines.append(
-            f"| `{r['task']}` ({r['epochs']} epochs) | {r['course_test_mse']:.5f}, {r['course_seconds']:.0f} s "
-            f"| {r['aehelpers_test_mse_at_course_budget']:.5f} | {reach} | **{speed_up}** "
-            f"| {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']} |"
+            f"| `{r['task']}` ({r['epochs']} epochs; {headline}) | {r['course_test_mse']:.5f}, {r['course_seconds']:.0f} s "
+            f"| {r['aehelpers_test_mse_at_course_budget']:.5f} | {reach} | **{_speed_up(r['time_to_course_quality_ratio'])}** "
+            f"| {per_seed} | {near} | {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']} |"
         )
     return "\n".join(lines)
 
 
-def step_time_table() -> str:
-    """The README's table of per-step timings, from ``benchmarks/results/step_time.json``."""
-    path = BENCHMARK_DIR / "step_time.json"
+def _speed_up(ratio: float | None) -> str:
+    return "never" if ratio is None else f"{ratio:.1f}x"
+
+
+def step_time_table(name: str = "step_time") -> str:
+    """A README table of per-step timings, from ``benchmarks/results/<name>.json``."""
+    path = BENCHMARK_DIR / f"{name}.json"
     if not path.is_file():
         return "(not measured yet: run `python benchmarks/step_time.py`)"
     data = json.loads(path.read_text())
     lines = ["| option | ms per step | images per second |", "| --- | ---: | ---: |"]
-    lines += [f"| {r['option']} | {r['ms_per_step']:.2f} | {r['images_per_second']:,.0f} |" for r in data["rows"]]
+    # Indented labels mark a change to the row above; Markdown would swallow plain leading spaces.
+    lines += [f"| {_indent(r['option'])} | {r['ms_per_step']:.2f} | {r['images_per_second']:,.0f} |" for r in data["rows"]]
     machine = data["machine"]
-    lines.append(f"\n({machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}.)")
+    where = machine["gpu"] if machine.get("gpu") else f"{machine['cpu']}, {machine['cores']} cores"
+    rounds = f", the median of {data['rounds']} rounds" if "rounds" in data else ""
+    lines.append(f"\n({where}, torch {machine['torch']}{rounds}.)")
     return "\n".join(lines)
+
+
+def _indent(label: str) -> str:
+    stripped = label.lstrip(" ")
+    return "&nbsp;&nbsp;" * ((len(label) - len(stripped)) // 2) + stripped
 
 
 def _replace_block(text: str, name: str, content: str, readme: Path) -> str:
@@ -136,6 +154,8 @@ def update_readme(readme: Path = README) -> bool:
         updated = _replace_block(updated, "benchmark", benchmark_table(), readme)
     if "<!-- steptime:start -->" in updated:
         updated = _replace_block(updated, "steptime", step_time_table(), readme)
+    if "<!-- steptime-cuda:start -->" in updated:
+        updated = _replace_block(updated, "steptime-cuda", step_time_table("step_time_cuda"), readme)
     if updated != text:
         readme.write_text(updated)
     return updated != text

@@ -14,6 +14,10 @@ def test_quick_benchmark_runs_and_writes_well_formed_results(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr, done.stderr
     result = json.loads((tmp_path / "conv_autoencoder.json").read_text())
+    # The summary takes its numbers from the one stored seed; the seed's own run is kept beside it.
+    assert result["headline_seed"] == 0 and [s["seed"] for s in result["seeds"]] == [0]
+    run = json.loads((tmp_path / "runs" / "conv_autoencoder_seed0.json").read_text())
+    assert run["course_test_mse"] == result["course_test_mse"] == result["seeds"][0]["course_test_mse"]
     for key in ("course_test_mse", "aehelpers_test_mse_at_course_budget", "time_to_course_quality_ratio",
                 "best_test_mse", "best_test_mse_budget_seconds", "machine"):
         assert key in result

@@ -52,5 +52,32 @@ def test_benchmark_table_reads_the_stored_results(tmp_path, monkeypatch):
         "machine": machine,
     }))
     table = results.benchmark_table()
-    assert "| `conv_autoencoder` (30 epochs) | 0.00860, 480 s | 0.00810 | 96 s (epoch 12) | **5.0x** |" in table
+    assert "| `conv_autoencoder` (30 epochs; seed 0) | 0.00860, 480 s | 0.00810 | 96 s (epoch 12) | **5.0x** | 0: 5.0x | - |" in table
     assert "| in-memory, batch 16 | 2.00 | 8,000 |" in results.step_time_table()
+
+
+def test_benchmark_table_shows_every_seed_and_the_median_headline(tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "BENCHMARK_DIR", tmp_path)
+    seeds = [{"seed": 0, "time_to_course_quality_ratio": 4.0, "within_2_percent_ratio": 3.5},
+             {"seed": 1, "time_to_course_quality_ratio": None, "within_2_percent_ratio": 2.0},
+             {"seed": 2, "time_to_course_quality_ratio": 6.5, "within_2_percent_ratio": None}]
+    (tmp_path / "conv_autoencoder.json").write_text(json.dumps({
+        "task": "conv_autoencoder", "epochs": 30, "course_test_mse": 0.0086, "course_seconds": 480.0,
+        "aehelpers_test_mse_at_course_budget": 0.0081, "aehelpers_seconds_to_course_quality": 120.0,
+        "aehelpers_epochs_to_course_quality": 12, "time_to_course_quality_ratio": 4.0, "headline_seed": 0,
+        "seeds": seeds, "machine": {"cpu": "Some CPU", "cores": 2, "torch": "2.14.1"},
+    }))
+    row = results.benchmark_table().splitlines()[-1]
+    assert "(30 epochs; seed 0, the median)" in row and "| **4.0x** |" in row
+    assert "| 0: 4.0x, 1: never, 2: 6.5x | 0: 3.5x, 1: 2.0x, 2: never |" in row
+
+
+def test_step_time_table_keeps_the_indentation_of_sub_options(tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "BENCHMARK_DIR", tmp_path)
+    (tmp_path / "step_time_cuda.json").write_text(json.dumps({
+        "rows": [{"option": "  ... fused Adam", "batch_size": 16, "ms_per_step": 1.3, "images_per_second": 12_300.0}],
+        "rounds": 5, "machine": {"cpu": "x", "cores": 16, "torch": "2.14.1", "gpu": "Some GPU"},
+    }))
+    table = results.step_time_table("step_time_cuda")
+    assert "| &nbsp;&nbsp;... fused Adam | 1.30 | 12,300 |" in table
+    assert "(Some GPU, torch 2.14.1, the median of 5 rounds.)" in table
