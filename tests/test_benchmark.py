@@ -29,3 +29,23 @@ def test_quick_benchmark_runs_and_writes_well_formed_results(tmp_path):
     ratio = result["time_to_course_quality_ratio"]
     assert ratio is None or ratio > 0
     assert (tmp_path / "conv_autoencoder.png").stat().st_size > 10_000
+
+
+def test_step_time_keeps_options_with_the_same_label_apart(tmp_path, monkeypatch):
+    # Sub-options under different rows share labels ("  ... fused Adam"): their timings must not merge.
+    import importlib.util
+
+    monkeypatch.syspath_prepend(str(BENCHMARK.parent))
+    spec = importlib.util.spec_from_file_location("step_time", BENCHMARK.parent / "step_time.py")
+    step_time = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(step_time)
+    fake = [("in-memory, batch 16", 16, lambda: (lambda steps: 0.002)),
+            ("  ... fused Adam", 16, lambda: (lambda steps: 0.001)),
+            ("in-memory, batch 256", 256, lambda: (lambda steps: 0.004)),
+            ("  ... fused Adam", 256, lambda: (lambda steps: 0.003))]
+    monkeypatch.setattr(step_time, "cpu_options", lambda device: fake)
+    monkeypatch.setattr(step_time, "RESULTS", tmp_path)
+    assert step_time.main(["--rounds", "3", "--steps", "1"]) == 0
+    rows = json.loads((tmp_path / "step_time.json").read_text())["rows"]
+    assert [round(r["ms_per_step"], 6) for r in rows] == [2.0, 1.0, 4.0, 3.0]
+    assert all(len(r["ms_per_step_rounds"]) == 3 for r in rows)
