@@ -116,9 +116,14 @@ def _synchronise(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _in_memory_builder(device: torch.device) -> Callable[..., Callable[[], Callable[[int], float]]]:
+    """``s(batch, **settings)`` -> a builder of that in-memory stepper, built only when timing starts."""
+    return lambda batch, **settings: (lambda: in_memory_stepper(batch, device, **settings))
+
+
 def cpu_options(device: torch.device) -> list[tuple[str, int, Callable[[], Callable[[int], float]]]]:
     """(label, batch size, builder) for each CPU option; indented rows change one thing of the row above them."""
-    s = lambda batch, **kw: (lambda: in_memory_stepper(batch, device, **kw))  # noqa: E731
+    s = _in_memory_builder(device)
     return [
         ("course: DataLoader + ToTensor, batch 20", 20, lambda: dataloader_stepper(device)),
         ("in-memory tensors, batch 20", 20, s(20)),
@@ -138,7 +143,7 @@ def cpu_options(device: torch.device) -> list[tuple[str, int, Callable[[], Calla
 
 def cuda_options(device: torch.device) -> list[tuple[str, int, Callable[[], Callable[[int], float]]]]:
     """The GPU's options: where the batches live, mixed precision, compilation, batch size."""
-    s = lambda batch, **kw: (lambda: in_memory_stepper(batch, device, **kw))  # noqa: E731
+    s = _in_memory_builder(device)
     return [
         ("course: DataLoader + ToTensor on the CPU, batch 20", 20, lambda: dataloader_stepper(device)),
         ("in-memory on the GPU, batch 20", 20, s(20)),
