@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test unit readme execute benchmark clean
+.PHONY: setup lab test unit readme execute benchmark clean doctor
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,15 @@ lab: setup
 
 # Unit tests and every notebook in quick mode (nbval compares the cells marked NBVAL_CHECK_OUTPUT).
 test: setup
+	$(BIN)/ruff check .
 	AEHELPERS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=600 tests notebooks
+
+# What is wrong with this set-up, with a fix for each problem (exit 1 when something blocks the lessons).
+# Another data folder: make doctor DATA=/path/to/data. No dependency on setup: it must run when the install is broken.
+doctor:
+	@test -x $(BIN)/python || { echo "No $(VENV) yet: run 'make setup' first."; exit 1; }
+	$(BIN)/python -m aehelpers.doctor $(if $(DATA),--data $(DATA))
 
 unit: setup
 	$(BIN)/python -m pytest tests
@@ -55,3 +62,33 @@ browser-test: setup
 	$(BIN)/python tests/browser/browser_check.py notebooks/*.ipynb \
 		$(if $(wildcard $(README_SCREENSHOT)),,--readme-screenshot $(README_SCREENSHOT))
 	AEHELPERS_BROWSER=1 $(BIN)/python -m pytest tests/browser -q
+
+# The course as a static, offline site: Jupyter Book 1 from the notebooks' stored outputs, nothing
+# executed (about 20 s on 2 cores). Open build/book/_build/html/index.html, or `make book-serve`.
+# `make book-test` opens every page in headless Chromium (links, images, figures, math, search,
+# no request leaving the site), then the tests that prove it fails on planted mistakes.
+BOOK_HTML := build/book/_build/html
+BOOK_STAMP := $(VENV)/.book-installed
+BOOK_PORT ?= 8000
+.PHONY: book book-serve book-test
+
+# requirements.txt as constraints: the book's packages never change the lessons' environment.
+$(BOOK_STAMP): requirements-book.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-book.txt -c requirements.txt
+	touch $(BOOK_STAMP)
+
+$(BOOK_HTML)/index.html: $(BOOK_STAMP) $(wildcard notebooks/*.ipynb notebooks/exercises/*.ipynb \
+		notebooks/solutions/*.ipynb book/*.md book/*.yml book/*.py book/_ext/*.py aehelpers/*.py)
+	$(BIN)/python book/build.py
+
+book: $(BOOK_HTML)/index.html
+
+book-serve: book
+	@echo "The course: http://127.0.0.1:$(BOOK_PORT)/ (Ctrl-C stops the server)"
+	$(BIN)/python -m http.server $(BOOK_PORT) --bind 127.0.0.1 --directory $(BOOK_HTML)
+
+book-test: book
+	$(BIN)/python -m pip install --quiet -r requirements-browser.txt
+	test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	$(BIN)/python tests/book/book_check.py $(BOOK_HTML) --screenshots build/book/screenshots
+	AEHELPERS_BOOK=1 $(BIN)/python -m pytest tests/book -q

@@ -1,22 +1,31 @@
-"""Saving and restoring a training run, so a stopped run continues exactly where it was.
+"""Saving and restoring models and training runs: safely, and never mixing two different runs.
 
 Defined in lesson 1 (``notebooks/01_conv_autoencoder.ipynb``).
+
+Every file is written as plain tensors, numbers, strings, lists and dicts, and read back with
+``torch.load(..., weights_only=True)``: a file passed on by someone else can then hold no code that
+runs when it is loaded (the reason PyTorch made ``weights_only=True`` its default).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import os
 import pickle
 import tempfile
+import types
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .history import History
+from .paths import CHECKPOINT_DIR
 from .runtime import is_quick
-
-CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 
 
 class CheckpointError(RuntimeError):
@@ -24,8 +33,61 @@ class CheckpointError(RuntimeError):
 
 
 def model_signature(model: nn.Module) -> dict[str, list[int]]:
-    """The class name and every parameter's shape: enough to tell two models apart."""
+    """The class name and every parameter's shape: enough to tell two models of different sizes apart."""
     return {"class": type(model).__name__, **{name: list(t.shape) for name, t in model.state_dict().items()}}
+
+
+def describe_model(model: nn.Module) -> str:
+    """The model's class and its printed layer tree, which names settings that no weight shape shows.
+
+    Why not the weights' shapes alone: nearest and bilinear upsampling, or another activation,
+    leave every shape as it was but make a different model.
+    """
+    return f"{type(model).__qualname__}\n{model!r}"
+
+
+_PLAIN = (int, float, str, bool, type(None))
+
+
+def describe_callable(fn: Callable | None) -> str:
+    """A text that changes whenever ``fn`` would compute something else.
+
+    For a function: its source, its default arguments, the values it closes over and the plain
+    values (numbers, strings) it reads from global variables, so that editing ``noise_factor = 0.5``
+    in a notebook changes the description of the ``noisy`` function that reads it. For a
+    ``functools.partial``: the function and its arguments. For another callable object: its class
+    and its ``repr``. Library functions (``F.mse_loss``) are named by module and name.
+    """
+    if fn is None:
+        return "none"
+    if isinstance(fn, functools.partial):
+        return f"partial({describe_callable(fn.func)}, args={fn.args!r}, keywords={sorted(fn.keywords.items())!r})"
+    if isinstance(fn, types.FunctionType) and not fn.__module__.startswith(("torch", "aehelpers")):
+        return _describe_function(fn)
+    if isinstance(fn, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        return f"{fn.__module__}.{fn.__qualname__}"
+    return f"{type(fn).__module__}.{type(fn).__qualname__}: {fn!r}"
+
+
+def _describe_function(fn: types.FunctionType) -> str:
+    try:
+        source = inspect.getsource(fn).strip()
+    except (OSError, TypeError):  # no source file (e.g. built with exec): the bytecode stands in for it
+        source = hashlib.sha256(fn.__code__.co_code).hexdigest()
+    closure = [cell.cell_contents for cell in fn.__closure__ or ()]
+    global_values = {name: fn.__globals__[name] for name in fn.__code__.co_names
+                     if name in fn.__globals__ and isinstance(fn.__globals__[name], _PLAIN)}
+    parts = [source, f"code={_code_fingerprint(fn.__code__)}", f"defaults={fn.__defaults__!r}",
+             f"globals={sorted(global_values.items())!r}"]
+    parts += [describe_callable(v) if callable(v) else repr(v) for v in closure]
+    return "\n".join(parts)
+
+
+def _code_fingerprint(code: types.CodeType) -> str:
+    """A hash of the bytecode and its constants: tells apart two lambdas written on one source line."""
+    constants = [_code_fingerprint(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts
+                 if isinstance(c, (types.CodeType, *_PLAIN, tuple))]
+    return hashlib.sha256(code.co_code + repr((constants, code.co_names)).encode()).hexdigest()[:16]
 
 
 def _atomic_save(obj: dict, path: Path) -> None:
@@ -44,18 +106,20 @@ def _atomic_save(obj: dict, path: Path) -> None:
         raise
 
 
-def save_model(model: nn.Module, path: str | Path) -> None:
-    """Save a model's weights with its signature, so loading can refuse a mismatched model."""
-    _atomic_save({"signature": model_signature(model), "model": model.state_dict()}, Path(path))
-
-
-def _read(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+def read_file(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """Load a file saved by this package with ``weights_only=True``; explain every way it can fail."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"No checkpoint at {path}. Train first, or check the path.")
     try:
-        return torch.load(path, map_location=map_location, weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as err:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f"Refused to load {path}: it holds Python objects other than tensors, numbers, strings, lists and "
+            "dicts, and loading such objects can run code hidden in the file. Fix: only load files from people "
+            "you trust; a file from an older aehelpers version must be deleted and the model trained again."
+        ) from err
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
         raise CheckpointError(
             f"{path} is truncated or not a checkpoint ({type(err).__name__}: {err}). "
             "Fix: delete it and train again (or resume from an earlier copy)."
@@ -73,16 +137,29 @@ def _check_signature(saved: dict, model: nn.Module, path: str | Path) -> None:
         )
 
 
+def save_model(model: nn.Module, path: str | Path) -> None:
+    """Save a model's weights with its signature, so loading can refuse a mismatched model."""
+    _atomic_save({"signature": model_signature(model), "model": model.state_dict()}, Path(path))
+
+
 def load_model(model: nn.Module, path: str | Path) -> nn.Module:
     """Load weights saved by :func:`save_model` (or a training checkpoint) into ``model``.
 
     Tensors are mapped onto the model's device, so a checkpoint made on a GPU loads on a laptop.
     """
     device = next(model.parameters()).device
-    state = _read(path, map_location=device)
+    state = read_file(path, map_location=device)
     _check_signature(state.get("signature", {}), model, path)
     model.load_state_dict(state["model"])
     return model
+
+
+def load_history(path: str | Path) -> History:
+    """The :class:`History` stored in a training checkpoint (what was measured, epoch by epoch)."""
+    state = read_file(path)
+    if "history" not in state:
+        raise CheckpointError(f"{path} holds weights only, no training history. Fix: pass a training checkpoint.")
+    return History(**state["history"])
 
 
 def checkpoint_path(name: str) -> Path | None:
@@ -93,43 +170,59 @@ def checkpoint_path(name: str) -> Path | None:
     return None if is_quick() else CHECKPOINT_DIR / f"{name}.pt"
 
 
-def save_training_state(path, model, optimizer, scheduler, generator: torch.Generator, history, settings: dict) -> None:
-    """Everything needed to resume exactly: weights, optimizer, schedule, random states, history."""
-    _atomic_save(
-        {
-            "settings": settings,
-            "signature": model_signature(model),
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "generator": generator.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "history": history.as_dict(),
-        },
-        Path(path),
-    )
+class TrainingCheckpoint:
+    """A training run's whole state in one file, saved after every epoch, so a stopped run continues exactly.
 
-
-def load_training_state(path, model, optimizer, scheduler, device: torch.device, settings: dict) -> dict:
-    """Restore what :func:`save_training_state` wrote; return the random states and history.
-
-    Refuses a checkpoint made with other settings (say another learning rate): continuing it
-    would silently mix two different runs.
+    ``identity`` says what defines the run: the model's architecture, the input pipeline (noise,
+    augmentation, loss) and the settings. Resuming is refused when any of it changed: continuing
+    would silently mix two different runs, or show a finished run's results for a changed experiment.
     """
-    state = _read(path, map_location=device)
-    _check_signature(state.get("signature", {}), model, path)
-    saved = state.get("settings", {})
-    changed = {k: (saved.get(k), v) for k, v in settings.items() if saved.get(k) != v}
-    if changed:
-        listed = ", ".join(f"{k}: {old!r} then, {new!r} now" for k, (old, new) in changed.items())
-        raise CheckpointError(
-            f"{path} belongs to a run with other settings ({listed}). "
-            "Fix: restore those settings to continue it, or delete the file to start afresh."
-        )
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    # Random-number states must live on the CPU whatever device the tensors went to.
-    state["generator"] = state["generator"].cpu()
-    state["torch_rng"] = state["torch_rng"].cpu()
-    return state
+
+    def __init__(self, path: str | Path | None, identity: dict[str, object]) -> None:
+        self.path = Path(path) if path is not None else None
+        self.identity = identity
+
+    def resume(self, model: nn.Module, optimizer, scheduler, generator: torch.Generator) -> History | None:
+        """Restore the saved state into the given objects and return its history; ``None`` if there is none."""
+        if self.path is None or not self.path.exists():
+            return None
+        state = read_file(self.path, map_location=next(model.parameters()).device)
+        _check_signature(state.get("signature", {}), model, self.path)
+        self._check_identity(state.get("identity", {}))
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        # Random-number states live on the CPU whatever device the tensors went to.
+        generator.set_state(state["generator"].cpu())
+        torch.set_rng_state(state["torch_rng"].cpu())
+        return History(**state["history"])
+
+    def save(self, model: nn.Module, optimizer, scheduler, generator: torch.Generator, history: History) -> None:
+        """Write everything needed to resume exactly: weights, optimizer, schedule, random states, history."""
+        if self.path is None:
+            return
+        _atomic_save({
+            "identity": self.identity, "signature": model_signature(model), "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "history": history.as_dict(),
+        }, self.path)
+
+    def _check_identity(self, saved: dict) -> None:
+        changed = [key for key in self.identity if saved.get(key) != self.identity[key]]
+        if changed:
+            details = "; ".join(_difference(key, saved.get(key), self.identity[key]) for key in changed)
+            raise CheckpointError(
+                f"{self.path} belongs to another run: {details}. Fix: give this run its own checkpoint name "
+                "(an exercise should never reuse a lesson's), restore the old setting to continue that run, "
+                "or delete the file to start afresh."
+            )
+
+
+def _difference(key: str, old: object, new: object) -> str:
+    if not isinstance(old, str) or not isinstance(new, str):
+        return f"{key} was {old!r}, now {new!r}"
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    first = next((i for i, (a, b) in enumerate(zip(old_lines, new_lines)) if a != b), min(len(old_lines), len(new_lines)))
+    then = old_lines[first].strip() if first < len(old_lines) else "(nothing)"
+    now = new_lines[first].strip() if first < len(new_lines) else "(nothing)"
+    return f"the {key} changed (was: {then[:80]!r}; now: {now[:80]!r})"

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .models import Autoencoder, check_images, conv_bn_relu
-from .training import predict
+from .evaluation import predict
 
 COURSE_IMAGE_SIZE = 100
 NUM_FLOWER_CLASSES = 102

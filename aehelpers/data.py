@@ -20,8 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .paths import CACHE_DIR, DEFAULT_DATA_DIR
+
 DATA_ENV = "AEHELPERS_DATA"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+# The last line of every DataError: one command that checks the data and the rest of the set-up.
+DOCTOR_HINT = "To check the whole set-up (data, packages, device, folders): python -m aehelpers.doctor"
 
 # The official files and the md5 sums torchvision checks them against.
 MNIST_FILES: dict[str, str] = {
@@ -40,7 +43,7 @@ class DataError(RuntimeError):
 def data_root() -> Path:
     """The folder that holds every data set: ``$AEHELPERS_DATA``, else ``<repo>/data``."""
     configured = os.environ.get(DATA_ENV, "").strip()
-    return Path(configured).expanduser() if configured else REPO_ROOT / "data"
+    return Path(configured).expanduser() if configured else DEFAULT_DATA_DIR
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def verify_file(path: Path, expected_md5: str) -> None:
             f"{path} is damaged or not the official file (md5 differs from {expected_md5}).\n"
             f"Fix: delete it and get it again (for example let torchvision download it with "
             f"`torchvision.datasets.MNIST(root='{path.parent.parent.parent}', download=True)`), "
-            f"or point {DATA_ENV} at a folder with intact files."
+            f"or point {DATA_ENV} at a folder with intact files.\n{DOCTOR_HINT}"
         )
 
 
@@ -106,12 +109,18 @@ def _read_idx(path: Path, expected_magic: int) -> np.ndarray:
         raw = handle.read()
     magic = int.from_bytes(raw[0:4], "big")
     if magic != expected_magic:
-        raise DataError(f"{path} is not an MNIST IDX file (magic number {magic}, expected {expected_magic}).")
+        raise DataError(
+            f"{path} is not an MNIST IDX file (magic number {magic}, expected {expected_magic}).\n"
+            f"Fix: replace it with the official file of that name.\n{DOCTOR_HINT}"
+        )
     ndim = raw[3]
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(dims)):
-        raise DataError(f"{path} is truncated: expected {int(np.prod(dims))} values, found {data.size}.")
+        raise DataError(
+            f"{path} is truncated: expected {int(np.prod(dims))} values, found {data.size}.\n"
+            f"Fix: delete it and get an intact copy of the official file.\n{DOCTOR_HINT}"
+        )
     return data.reshape(dims)
 
 
@@ -130,7 +139,8 @@ def _missing_mnist_message(root: Path, missing: list[Path], reason: str) -> str:
         "Fix, one of:\n"
         f"  - point the data setting at a folder that has them: export {DATA_ENV}=/path/to/data\n"
         f"  - with internet, download them: python -c \"import torchvision; "
-        f"torchvision.datasets.MNIST('{root}', download=True)\""
+        f"torchvision.datasets.MNIST('{root}', download=True)\"\n"
+        f"{DOCTOR_HINT}"
     )
 
 
@@ -163,7 +173,10 @@ def _load_mnist_cached(root: Path, train: bool, download: bool) -> ImageSet:
     images = _read_idx(image_path, expected_magic=2051)
     labels = _read_idx(label_path, expected_magic=2049)
     if len(images) != MNIST_COUNTS[train] or len(labels) != len(images):
-        raise DataError(f"{image_path} holds {len(images)} images and {len(labels)} labels, expected {MNIST_COUNTS[train]}.")
+        raise DataError(
+            f"{image_path} holds {len(images)} images and {len(labels)} labels, expected {MNIST_COUNTS[train]}.\n"
+            f"Fix: replace both files with the official ones.\n{DOCTOR_HINT}"
+        )
     # uint8 0..255 -> float32 0..1, with a channel axis: (N, 1, 28, 28).
     tensor = torch.from_numpy(images.copy()).unsqueeze(1).float().div_(255.0)
     return ImageSet(tensor, torch.from_numpy(labels.astype(np.int64)))
@@ -197,7 +210,6 @@ FLOWERS_FILES: dict[str, str] = {
 }
 FLOWERS_SPLITS = {"train": "trnid", "val": "valid", "test": "tstid"}
 FLOWERS_COUNTS = {"train": 1_020, "val": 1_020, "test": 6_149}
-CACHE_DIR = REPO_ROOT / "cache"
 _CACHE_VERSION = 1
 
 
@@ -216,7 +228,8 @@ def _missing_flowers_message(folder: Path, reason: str) -> str:
         "Fix, one of:\n"
         f"  - point the data setting at a folder that has them: export {DATA_ENV}=/path/to/data\n"
         f"  - with internet, download them (330 MB): python -c \"import torchvision; "
-        f"torchvision.datasets.Flowers102('{folder.parent}', download=True)\""
+        f"torchvision.datasets.Flowers102('{folder.parent}', download=True)\"\n"
+        f"{DOCTOR_HINT}"
     )
 
 
@@ -248,7 +261,8 @@ def _flowers_split(folder: Path, split: str) -> tuple[list[Path], np.ndarray]:
     except ImportError as err:
         raise DataError(
             "Reading Flowers-102's split files (.mat) needs scipy, which is not installed.\n"
-            "Fix: pip install -r requirements.txt (or: pip install scipy)."
+            "Fix: pip install -r requirements.txt (or: pip install scipy).\n"
+            f"{DOCTOR_HINT}"
         ) from err
     ids = np.atleast_1d(loadmat(folder / "setid.mat", squeeze_me=True)[FLOWERS_SPLITS[split]])
     all_labels = loadmat(folder / "imagelabels.mat", squeeze_me=True)["labels"]
@@ -267,7 +281,7 @@ def _decode_square(path: Path, size: int) -> np.ndarray:
         with Image.open(path) as image:
             square = ImageOps.fit(image.convert("RGB"), (size, size), method=Image.Resampling.BICUBIC)
     except OSError as err:
-        raise DataError(f"{path} could not be decoded ({err}). Fix: replace it with an intact copy of the file.") from err
+        raise DataError(f"{path} could not be decoded ({err}). Fix: replace it with an intact copy of the file.\n{DOCTOR_HINT}") from err
     return np.asarray(square).transpose(2, 0, 1)  # (H, W, C) -> (C, H, W)
 
 
@@ -278,9 +292,9 @@ def _load_cache(path: Path, split: str, size: int) -> ImageSet:
         ok = saved["version"] == _CACHE_VERSION and images.shape == (FLOWERS_COUNTS[split], 3, size, size)
     except Exception as err:  # truncated file, not a torch file, other keys...
         # torch's own message for a broken file is long and about pickle security; ours says what to do.
-        raise DataError(f"The image cache {path} is damaged or not a cache file ({type(err).__name__}).\nFix: delete it; the next call rebuilds it from the JPEG files.") from err
+        raise DataError(f"The image cache {path} is damaged or not a cache file ({type(err).__name__}).\nFix: delete it; the next call rebuilds it from the JPEG files.\n{DOCTOR_HINT}") from err
     if not ok:
-        raise DataError(f"The image cache {path} does not hold the expected {split} images at {size} px.\nFix: delete it; the next call rebuilds it from the JPEG files.")
+        raise DataError(f"The image cache {path} does not hold the expected {split} images at {size} px.\nFix: delete it; the next call rebuilds it from the JPEG files.\n{DOCTOR_HINT}")
     return ImageSet(images, labels)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .training import predict
+from .evaluation import predict
 
 # PSNR of a perfect reconstruction is infinite; flooring the error at 1e-10 caps it at 100 dB,
 # so a mean over images stays finite.

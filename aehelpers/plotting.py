@@ -12,7 +12,7 @@ import numpy as np
 import seaborn as sns
 import torch
 
-from .training import History
+from .history import History
 
 PALETTE = sns.color_palette("colorblind")
 

@@ -1,7 +1,8 @@
 """Headline numbers as data: each lesson's full run writes them to ``notebooks/results/``.
 
-The README's tables are filled from these files (``python -m aehelpers.update_readme``), so no
-number in the prose can drift away from the run that produced it.
+The READMEs' tables are filled from these files (``python -m aehelpers.update_readme``): the lesson
+table in README.md, the speed tables in benchmarks/README.md. So no number in a table can drift
+away from the run that produced it.
 
 Defined in lesson 1 (``notebooks/01_conv_autoencoder.ipynb``).
 """
@@ -10,13 +11,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
+from .paths import BENCHMARK_DIR, README, REPO_ROOT, RESULTS_DIR
 from .runtime import is_quick
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = REPO_ROOT / "notebooks" / "results"
-README = REPO_ROOT / "README.md"
 
 # What the README's table says about each lesson: its title, and how to word the headline
 # from the lesson's results file. A lesson whose file is missing shows "not run yet".
@@ -42,9 +41,11 @@ LESSONS: dict[str, tuple[str, str]] = {
         "({best_top1_without_flips:.2f}% without test-time flips)",
     ),
     "05_autoencoder_vs_pca": (
-        "PCA as the best linear autoencoder, and a convolutional autoencoder with a dense bottleneck that beats it",
-        "test MSE, autoencoder vs PCA: k=32 {ae_k32_mse:.4f} vs {pca_k32_mse:.4f}; "
-        "k=196 {ae_k196_mse:.5f} vs {pca_k196_mse:.5f} (lesson 1's model: {course_k196_mse:.4f})",
+        "PCA as the best linear autoencoder; a convolutional autoencoder with a dense bottleneck only ties it, "
+        "PCA plus a learned convolutional correction beats it",
+        "test MSE with a 196-value code: PCA {pca_k196_mse:.6f}, bottleneck network from scratch "
+        "{scratch_k196_mse:.6f} (a tie), PCA + learned correction **{ae_k196_mse:.6f}**, lesson 1's model "
+        "{course_k196_mse:.6f}; with 32 values: PCA {pca_k32_mse:.6f}, PCA + correction {ae_k32_mse:.6f}",
     ),
 }
 
@@ -62,7 +63,14 @@ def save_results(notebook_name: str, values: dict) -> Path | None:
 
 
 def load_results(notebook_name: str) -> dict | None:
+    """A lesson's stored headline numbers (``notebooks/results/<name>.json``), or ``None`` if it was never run."""
     path = RESULTS_DIR / f"{notebook_name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def load_benchmark(name: str) -> dict | None:
+    """A stored benchmark result (``benchmarks/results/<name>.json``), or ``None`` if it was never run."""
+    path = BENCHMARK_DIR / f"{name}.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 
@@ -78,9 +86,6 @@ def lesson_table() -> str:
             result = headline.format(**results)
         lines.append(f"| [`{name}`](notebooks/{name}.ipynb) | {teaches} | {run} | {result} |")
     return "\n".join(lines)
-
-
-BENCHMARK_DIR = REPO_ROOT / "benchmarks" / "results"
 
 
 def benchmark_table() -> str:
@@ -138,24 +143,56 @@ def _indent(label: str) -> str:
     return "&nbsp;&nbsp;" * ((len(label) - len(stripped)) // 2) + stripped
 
 
+# The speed tables live in the benchmarks' own README, away from the learners' page.
+BENCHMARKS_README = REPO_ROOT / "benchmarks" / "README.md"
+
+# Every generated block, by the name in its markers (<!-- name:start --> ... <!-- name:end -->).
+GENERATED_BLOCKS: dict[str, Callable[[], str]] = {
+    "lessons": lesson_table,
+    "benchmark": benchmark_table,
+    "steptime": step_time_table,
+    "steptime-cuda": lambda: step_time_table("step_time_cuda"),
+}
+README_BLOCKS = ("lessons",)
+BENCHMARKS_README_BLOCKS = ("benchmark", "steptime", "steptime-cuda")
+
+
+def _markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
 def _replace_block(text: str, name: str, content: str, readme: Path) -> str:
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    start, end = _markers(name)
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     if not pattern.search(text):
-        raise ValueError(f"{readme} has no {start} ... {end} markers.")
+        raise ValueError(f"{readme} has no {start} ... {end} markers: put them back where the table belongs.")
     return pattern.sub(lambda _: f"{start}\n{content}\n{end}", text)
 
 
-def update_readme(readme: Path = README) -> bool:
-    """Rewrite the README's generated tables (between their markers); True when anything changed."""
-    text = readme.read_text()
-    updated = _replace_block(text, "lessons", lesson_table(), readme)
-    if "<!-- benchmark:start -->" in updated:
-        updated = _replace_block(updated, "benchmark", benchmark_table(), readme)
-    if "<!-- steptime:start -->" in updated:
-        updated = _replace_block(updated, "steptime", step_time_table(), readme)
-    if "<!-- steptime-cuda:start -->" in updated:
-        updated = _replace_block(updated, "steptime-cuda", step_time_table("step_time_cuda"), readme)
+def _refill(path: Path, required: tuple[str, ...]) -> bool:
+    """Refill every generated block found in ``path``; the ``required`` ones must be there.
+
+    Why required: a block whose markers were lost in an edit would otherwise go stale without a word.
+    """
+    if not path.is_file():
+        raise ValueError(f"{path} is missing; it holds the generated tables {', '.join(required)}.")
+    text = path.read_text()
+    updated = text
+    for name, table in GENERATED_BLOCKS.items():
+        if name in required or _markers(name)[0] in updated:
+            updated = _replace_block(updated, name, table(), path)
     if updated != text:
-        readme.write_text(updated)
+        path.write_text(updated)
     return updated != text
+
+
+def update_readme(readme: Path = README, benchmarks_readme: Path | None = BENCHMARKS_README) -> bool:
+    """Rewrite the generated tables between their markers; True when any file changed.
+
+    The lesson table lives in ``readme`` (README.md), the speed tables in ``benchmarks_readme``
+    (benchmarks/README.md; ``None`` leaves it alone). Each file must hold its own tables' markers.
+    """
+    changed = _refill(readme, README_BLOCKS)
+    if benchmarks_readme is not None:
+        changed = _refill(benchmarks_readme, BENCHMARKS_README_BLOCKS) or changed
+    return changed

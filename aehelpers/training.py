@@ -1,61 +1,67 @@
-"""One training loop for every lesson: in-memory batches, honest losses, checkpoints, Ctrl-C.
+"""One training loop for every lesson: ``train_one_epoch`` (the loop itself) and ``fit`` (the loop plus conveniences).
 
-Defined in lesson 1 (``notebooks/01_conv_autoencoder.ipynb``).
+Defined in lesson 1 (``notebooks/01_conv_autoencoder.ipynb``), where the learner first writes the bare
+loop by hand. ``fit`` adds, each in a small piece of its own: data moved to the device once, a
+learning-rate schedule, held-out scores per epoch, checkpoints that resume exactly, Ctrl-C that
+stops cleanly, keeping the best epoch, and a progress bar.
+
+Where the model lives: ``fit`` borrows the fastest device for training and hands the model back on
+the CPU, where the lessons keep their images. Every analysis helper (``predict``, ``evaluate``,
+the metrics) runs on the model's device and returns CPU tensors, so notebook code never moves tensors.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoints import TrainingCheckpoint, describe_callable, describe_model
+from .evaluation import LossFn, evaluate_scores, top1_accuracy
+from .history import History
 from .progress import ProgressBar
 from .runtime import get_device, set_seed
 
-# Turns clean images into the model's input, e.g. by adding noise (lesson 2). It must draw its
-# randomness from the generator it is given, so a seeded run repeats exactly.
+# Turns clean images into the model's input, e.g. by adding noise (lesson 2), or augments them
+# (lesson 4). It must draw its randomness from the generator it is given, so a seeded run repeats.
 InputMaker = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class TrainingDiverged(FloatingPointError):
     """The loss became NaN or infinite; the message names the epoch, the batch and a fix."""
 
 
-@dataclass
-class History:
-    """What ``fit`` measured, one entry per finished epoch.
+@dataclass(frozen=True)
+class Recipe:
+    """How to train, beyond the basics (epochs, batch size, learning rate) that ``fit`` takes itself.
 
-    ``train_loss`` and ``test_loss`` are averages per example (for MSE: per pixel), so numbers
-    from different batch sizes compare directly; ``seconds`` is the wall-clock time spent training
-    up to the end of each epoch.
+    Attributes:
+        loss_fn: compares the model's outputs with the targets (MSE for images, cross-entropy for labels).
+        make_inputs: turns each clean batch into the model's input (a denoiser's noise); the clean
+            images stay the targets.
+        augment: changes each training batch at random (never the test images).
+        warmup_epochs: epochs over which the learning rate rises linearly from near zero to ``lr``.
+        cosine: after the warm-up, let the learning rate fall along a cosine towards zero.
+        weight_decay: decoupled weight decay (AdamW's), which shrinks the weights a little every step.
+        keep_best: at the end, give the model back the weights of its best epoch on the held-out
+            images (highest accuracy for a classifier, else lowest loss).
     """
 
-    train_loss: list[float] = field(default_factory=list)
-    test_loss: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-    interrupted: bool = False
-    # Filled only by classifiers (``fit(..., track_accuracy=True)``): top-1 accuracy in percent.
-    train_accuracy: list[float] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)
-    # With ``keep_best=True``: the epoch (1-based) whose weights the model was given back.
-    best_epoch: int | None = None
-
-    @property
-    def epochs(self) -> int:
-        return len(self.train_loss)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+    loss_fn: LossFn = F.mse_loss
+    make_inputs: InputMaker | None = None
+    augment: InputMaker | None = None
+    warmup_epochs: float = 0.0
+    cosine: bool = False
+    weight_decay: float = 0.0
+    keep_best: bool = False
 
 
 def batch_indices(count: int, batch_size: int, generator: torch.Generator, shuffle: bool = True) -> Iterator[torch.Tensor]:
@@ -68,64 +74,132 @@ def batch_indices(count: int, batch_size: int, generator: torch.Generator, shuff
     yield from order.split(batch_size)
 
 
-def evaluate(
-    model: nn.Module,
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
-    loss_fn: LossFn = F.mse_loss,
-    batch_size: int = 2_000,
-    device: torch.device | None = None,
-) -> float:
-    """The loss of ``model`` over a whole data set, averaged per example.
+def train_one_epoch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor | None, recipe: Recipe,
+                    optimizer: torch.optim.Optimizer, scheduler, generator: torch.Generator, batch_size: int,
+                    stop: StopOnCtrlC) -> tuple[float, float]:
+    """One pass over the training set in shuffled batches: the loop every lesson trains with.
 
-    Runs in large batches under ``torch.inference_mode()`` (no autograd bookkeeping) and puts the
-    model back in its former train/eval mode afterwards.
+    Returns the loss averaged per example, and the top-1 accuracy in percent when ``labels`` are
+    given (else NaN). ``labels=None`` means each image is its own target (an autoencoder).
     """
-    return evaluate_scores(model, inputs, targets, {"loss": loss_fn}, batch_size, device)["loss"]
+    model.train()
+    total_loss, seen, correct = 0.0, 0, 0
+    for step, idx in enumerate(batch_indices(len(images), batch_size, generator)):
+        clean = images[idx] if recipe.augment is None else recipe.augment(images[idx], generator)
+        inputs = clean if recipe.make_inputs is None else recipe.make_inputs(clean, generator)
+        targets = clean if labels is None else labels[idx]
+        outputs = model(inputs)  # forward
+        loss = recipe.loss_fn(outputs, targets)
+        loss_value = loss.item()
+        check_finite(loss_value, optimizer, step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # backward: gradients of the loss for every weight
+        optimizer.step()  # one Adam step
+        scheduler.step()  # the learning rate for the next step
+        # loss is a mean over the batch: weight it by the batch's size, so the epoch's average is
+        # per example even when the last batch is smaller (the course divided by the batch count).
+        total_loss += loss_value * len(idx)
+        seen += len(idx)
+        if labels is not None:
+            correct += (outputs.detach().argmax(dim=1) == targets).sum().item()
+        if stop.requested:  # Ctrl-C: the batch in flight has finished; stop here
+            stop.at_batch = step
+            break
+    return total_loss / seen, (100 * correct / seen if labels is not None else math.nan)
 
 
-def evaluate_scores(
+def fit(
     model: nn.Module,
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
-    score_fns: dict[str, LossFn],
-    batch_size: int = 2_000,
-    device: torch.device | None = None,
-) -> dict[str, float]:
-    """Several per-batch averages at once (e.g. loss and accuracy), in one pass over the data."""
-    totals = dict.fromkeys(score_fns, 0.0)
-    for start, outputs in _batched_outputs(model, inputs, batch_size, device):
-        y = targets[start : start + len(outputs)].to(outputs.device, non_blocking=True)
-        for name, fn in score_fns.items():
-            totals[name] += float(fn(outputs, y)) * len(outputs)
-    return {name: total / len(inputs) for name, total in totals.items()}
+    train_images: torch.Tensor,
+    test_images: torch.Tensor | None = None,
+    *,
+    num_epochs: int,
+    batch_size: int = 20,
+    lr: float = 1e-3,
+    labels: tuple[torch.Tensor, torch.Tensor | None] | None = None,
+    recipe: Recipe = Recipe(),
+    device: str | torch.device | None = None,
+    seed: int = 0,
+    checkpoint: str | Path | None = None,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` with Adam for ``num_epochs`` and return its :class:`History`; the model ends on the CPU.
 
+    By default the model learns to reproduce its input (an autoencoder). Pass ``labels=(train_labels,
+    test_labels)`` to train a classifier (with ``Recipe(loss_fn=F.cross_entropy)``); accuracy is then
+    recorded too. ``test_images`` are scored after every epoch and never trained on.
 
-def predict(model: nn.Module, inputs: torch.Tensor, batch_size: int = 2_000) -> torch.Tensor:
-    """Run ``model`` over ``inputs`` in eval mode, in large batches, and return the outputs on the CPU."""
-    return torch.cat([outputs.cpu() for _, outputs in _batched_outputs(model, inputs, batch_size)])
-
-
-def _batched_outputs(model: nn.Module, inputs: torch.Tensor, batch_size: int, device: torch.device | None = None) -> Iterator[tuple[int, torch.Tensor]]:
-    """Yield (start index, outputs) batch by batch, in eval mode under ``torch.inference_mode()``.
-
-    Eval mode makes batch norm use its running statistics and switches dropout off; the model's
-    former mode is restored afterwards, even if the caller stops early.
+    Args:
+        device: where to train; ``None`` picks CUDA, then MPS, then the CPU.
+        seed: seeds the shuffling and the noise, so a CPU run repeats bit for bit.
+        checkpoint: a file to save the whole run in after every epoch; if it exists, the run
+            continues from it, as if never stopped (a file from a different run is refused).
+        progress: show a progress bar over the epochs.
     """
-    device = device or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            for start in range(0, len(inputs), batch_size):
-                yield start, model(inputs[start : start + batch_size].to(device, non_blocking=True))
-    finally:
-        model.train(was_training)
+    check_fit_arguments(num_epochs, batch_size, lr, train_images, labels)
+    device = get_device(device)
+    set_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model.to(device, memory_format=torch.channels_last)  # channels-last: faster CPU convolutions (benchmarks/)
+    images = train_images.to(device)  # the data moves to the device once, not batch by batch
+    train_labels = labels[0].to(device) if labels is not None else None
+    held_out = HeldOutSet.make(test_images, labels, recipe, seed)
+    optimizer, scheduler = make_optimizer(model, lr, recipe, num_epochs, math.ceil(len(images) / batch_size), device)
+    saver = TrainingCheckpoint(checkpoint, run_identity(model, recipe, num_epochs, batch_size, lr, seed, len(images)))
+    history = saver.resume(model, optimizer, scheduler, generator) or History()
+    if history.epochs:
+        print(f"Resuming from {checkpoint}: {history.epochs} of {num_epochs} epochs already done.")
+    best = BestWeights(recipe.keep_best)
+    bar = ProgressBar(range(history.epochs, num_epochs), initial=history.epochs, total=num_epochs,
+                      desc="epochs", disable=not progress)
+    with StopOnCtrlC() as stop:
+        for _ in bar:
+            started = time.perf_counter()
+            try:
+                loss, accuracy = train_one_epoch(model, images, train_labels, recipe, optimizer, scheduler, generator,
+                                                 batch_size, stop)
+            except TrainingDiverged as err:
+                raise TrainingDiverged(f"In epoch {history.epochs + 1}: {err}") from None
+            if stop.requested:
+                report_interrupt(history, stop.at_batch, checkpoint)
+                break
+            history.record_epoch(loss, accuracy, time.perf_counter() - started, held_out.score(model))
+            best.update(model, history)
+            saver.save(model, optimizer, scheduler, generator, history)
+            bar.set_postfix(train=f"{loss:.5f}", test=f"{history.test_loss[-1]:.5f}" if history.test_loss else "-")
+    bar.close()
+    best.restore(model, history)
+    model.cpu()  # hand the model back where the lessons' tensors live
+    return history
 
 
-def top1_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The share of examples whose highest-scoring class is the right one, in percent."""
-    return (logits.argmax(dim=1) == labels).float().mean() * 100
+# The pieces that fit composes, each small enough to read on its own.
+
+
+def check_fit_arguments(num_epochs: int, batch_size: int, lr: float, train_images: torch.Tensor,
+                        labels: tuple[torch.Tensor, torch.Tensor | None] | None) -> None:
+    """Refuse bad arguments up front, with the name of the argument and what it should be."""
+    if not isinstance(num_epochs, int) or num_epochs < 1:
+        raise ValueError(f"num_epochs must be a whole number >= 1, got {num_epochs!r}.")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}.")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}.")
+    if not isinstance(train_images, torch.Tensor) or len(train_images) == 0:
+        raise ValueError("train_images must be a non-empty tensor of images (N, C, H, W).")
+    if labels is not None and (not isinstance(labels, tuple) or len(labels) != 2 or len(labels[0]) != len(train_images)):
+        raise ValueError("labels must be a pair (train_labels, test_labels) with one train label per training "
+                         "image; pass test_labels=None when there are no test images.")
+
+
+def check_finite(loss_value: float, optimizer: torch.optim.Optimizer, step: int) -> None:
+    """Stop with a useful message as soon as the loss is NaN or infinite, instead of training on garbage."""
+    if not math.isfinite(loss_value):
+        raise TrainingDiverged(
+            f"the loss became {loss_value} at batch {step + 1}. "
+            f"The learning rate ({optimizer.param_groups[0]['lr']:.2g}) is probably too high: "
+            "try a smaller `lr` or a longer `Recipe(warmup_epochs=...)`, and check the inputs hold no NaN."
+        )
 
 
 def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
@@ -144,7 +218,85 @@ def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]
     return factor
 
 
-class _StopRequest:
+def make_optimizer(model: nn.Module, lr: float, recipe: Recipe, num_epochs: int, steps_per_epoch: int,
+                   device: torch.device) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """Adam (with AdamW's decoupled decay when asked) and its per-step learning-rate schedule."""
+    # Adam's fused kernel: one launch per step instead of dozens, about 20 % faster on a GPU. On the
+    # CPU its gain was within the machine's noise (benchmarks/step_time.py), and it would change
+    # every stored lesson's numbers, so the CPU keeps the default.
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=recipe.weight_decay,
+                                 decoupled_weight_decay=recipe.weight_decay > 0,
+                                 fused=True if device.type == "cuda" else None)
+    warmup_steps = round(recipe.warmup_epochs * steps_per_epoch)
+    if recipe.cosine:
+        schedule = warmup_cosine(num_epochs * steps_per_epoch, warmup_steps)
+    else:  # constant after the warm-up (if any)
+        schedule = lambda step: min(1.0, (step + 1) / max(1, warmup_steps))  # noqa: E731
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
+def run_identity(model: nn.Module, recipe: Recipe, num_epochs: int, batch_size: int, lr: float, seed: int,
+                 train_examples: int) -> dict[str, object]:
+    """What defines a training run, as plain values a checkpoint stores and compares before resuming."""
+    return {
+        "architecture": describe_model(model), "loss": describe_callable(recipe.loss_fn),
+        "input maker": describe_callable(recipe.make_inputs), "augmentation": describe_callable(recipe.augment),
+        "num_epochs": num_epochs, "batch_size": batch_size, "lr": lr, "warmup_epochs": recipe.warmup_epochs,
+        "cosine": recipe.cosine, "weight_decay": recipe.weight_decay, "seed": seed, "train_examples": train_examples,
+    }
+
+
+@dataclass
+class HeldOutSet:
+    """The images (and targets) scored after every epoch; ``score`` returns nothing when there are none."""
+
+    inputs: torch.Tensor | None
+    targets: torch.Tensor | None
+    loss_fn: LossFn
+    classify: bool
+
+    @classmethod
+    def make(cls, test_images: torch.Tensor | None, labels, recipe: Recipe, seed: int) -> HeldOutSet:
+        if test_images is None:
+            return cls(None, None, recipe.loss_fn, False)
+        targets = test_images if labels is None else labels[1]
+        # Test inputs are made once, with their own seed, so every epoch is scored on the same images.
+        inputs = test_images if recipe.make_inputs is None else recipe.make_inputs(
+            test_images, torch.Generator().manual_seed(seed + 1))
+        return cls(inputs, targets, recipe.loss_fn, labels is not None)
+
+    def score(self, model: nn.Module) -> dict[str, float] | None:
+        if self.inputs is None:
+            return None
+        score_fns = {"loss": self.loss_fn, "accuracy": top1_accuracy} if self.classify else {"loss": self.loss_fn}
+        return evaluate_scores(model, self.inputs, self.targets, score_fns)
+
+
+class BestWeights:
+    """Remembers the weights of the best epoch so far (with ``Recipe(keep_best=True)``) and restores them at the end."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.state: dict[str, torch.Tensor] | None = None
+
+    def update(self, model: nn.Module, history: History) -> None:
+        if self.enabled and history.is_best_epoch():
+            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            history.best_epoch = history.epochs
+
+    def restore(self, model: nn.Module, history: History) -> None:
+        if not self.enabled:
+            return
+        if self.state is not None:
+            model.load_state_dict(self.state)
+            print(f"Kept the weights of epoch {history.best_epoch} of {history.epochs}, the best on the held-out images.")
+        elif history.best_epoch is not None:  # the best epoch came before a resume; checkpoints hold the latest only
+            print(f"Epoch {history.best_epoch} was the best, but it finished before this run resumed and its weights "
+                  f"were not saved: the model keeps the weights of epoch {history.epochs}.")
+            history.best_epoch = None
+
+
+class StopOnCtrlC:
     """Catch Ctrl-C during training so the current batch can finish before we stop."""
 
     def __init__(self) -> None:
@@ -152,7 +304,7 @@ class _StopRequest:
         self.at_batch = 0
         self._previous = None
 
-    def __enter__(self) -> "_StopRequest":
+    def __enter__(self) -> StopOnCtrlC:
         # Signal handlers can only be set from the main thread; elsewhere Ctrl-C keeps its default.
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
@@ -166,214 +318,14 @@ class _StopRequest:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def fit(
-    model: nn.Module,
-    train_images: torch.Tensor,
-    test_images: torch.Tensor | None = None,
-    *,
-    num_epochs: int,
-    batch_size: int = 20,
-    lr: float = 1e-3,
-    warmup_epochs: float = 0.0,
-    cosine: bool = False,
-    train_targets: torch.Tensor | None = None,
-    test_targets: torch.Tensor | None = None,
-    make_inputs: InputMaker | None = None,
-    augment: InputMaker | None = None,
-    loss_fn: LossFn = F.mse_loss,
-    track_accuracy: bool = False,
-    keep_best: bool = False,
-    weight_decay: float = 0.0,
-    channels_last: bool = True,
-    device: str | torch.device | None = None,
-    seed: int = 0,
-    checkpoint_path: str | Path | None = None,
-    resume: bool = False,
-    progress: bool = True,
-) -> History:
-    """Train ``model`` with Adam and return its :class:`History`.
-
-    By default the model learns to reproduce its input (an autoencoder): the target of each image
-    is the image itself. Pass ``make_inputs`` to feed it altered images instead (a denoiser), or
-    ``train_targets`` / ``test_targets`` for labels (a classifier, with a matching ``loss_fn``).
-    ``augment`` changes each training batch at random (never the test images); an autoencoder
-    then learns to rebuild the augmented image.
-
-    Args:
-        num_epochs: passes over ``train_images``.
-        batch_size, lr: Adam's batch size and peak learning rate.
-        warmup_epochs, cosine: the learning-rate schedule (constant when both are off).
-        weight_decay: decoupled weight decay (AdamW's), which shrinks the weights a little every step.
-        track_accuracy: also record top-1 accuracy per epoch (for classifiers).
-        keep_best: at the end, give the model back the weights of its best epoch on the test
-            images (highest accuracy when tracked, else lowest loss): pass the validation split
-            as ``test_images`` and the validation split picks the epoch.
-        channels_last: store the weights in the channels-last memory format, which the CPU's
-            convolution kernels run faster on (measured in ``benchmarks/``).
-        device: ``None`` picks CUDA, then MPS, then the CPU.
-        seed: seeds the weights' initial values (when the model is built after ``set_seed``),
-            the shuffling and the noise, so a CPU run repeats bit for bit.
-        checkpoint_path: save the whole training state there after every epoch (atomically).
-        resume: continue from ``checkpoint_path`` if it exists, as if never stopped.
-        progress: show a progress bar over the epochs.
-    """
-    _check_arguments(num_epochs, batch_size, lr, train_images)
-    device = get_device(device) if not isinstance(device, torch.device) else device
-    set_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    model.to(device)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-
-    # The data moves to the device once, not batch by batch.
-    train_images = train_images.to(device)
-    if train_targets is not None:  # None: every image is its own target (an autoencoder)
-        train_targets = train_targets.to(device)
-    test_inputs = test_targets_ = None
-    if test_images is not None:
-        test_targets_ = test_images if test_targets is None else test_targets
-        # Test inputs are made once, with their own seed, so every epoch is scored on the same images.
-        test_inputs = test_images if make_inputs is None else make_inputs(test_images, torch.Generator().manual_seed(seed + 1))
-
-    steps_per_epoch = math.ceil(len(train_images) / batch_size)
-    # Adam's fused kernel: one launch per step instead of dozens, about 20 % faster on a GPU. On the
-    # CPU its gain was within the machine's noise (benchmarks/step_time.py), and it would change
-    # every stored lesson's numbers, so the CPU keeps the default.
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay,
-                                 decoupled_weight_decay=weight_decay > 0, fused=True if device.type == "cuda" else None)
-    total_steps = num_epochs * steps_per_epoch
-    warmup_steps = round(warmup_epochs * steps_per_epoch)
-    schedule = warmup_cosine(total_steps, warmup_steps) if cosine else (lambda s: min(1.0, (s + 1) / max(1, warmup_steps)))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-
-    # What defines this run: resuming is refused when any of it changed since the checkpoint.
-    run_settings = dict(
-        num_epochs=num_epochs, batch_size=batch_size, lr=lr, warmup_epochs=warmup_epochs, cosine=cosine,
-        weight_decay=weight_decay, seed=seed, train_examples=len(train_images), denoising=make_inputs is not None,
-    )
-    if augment is not None:  # only then, so checkpoints saved before augmentation existed still resume
-        run_settings["augmented"] = True
-    history = History()
-    start_epoch = 0
-    if resume and checkpoint_path is not None and Path(checkpoint_path).exists():
-        from .checkpoints import load_training_state
-
-        state = load_training_state(checkpoint_path, model, optimizer, scheduler, device, run_settings)
-        generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        history = History(**state["history"])
-        start_epoch = history.epochs
-        print(f"Resuming from {checkpoint_path}: {start_epoch} of {num_epochs} epochs already done.")
-
-    best_state = None
-    bar = ProgressBar(range(start_epoch, num_epochs), initial=start_epoch, total=num_epochs, desc="epochs", disable=not progress)
-    elapsed = history.seconds[-1] if history.seconds else 0.0
-    with _StopRequest() as stop:
-        for epoch in bar:
-            epoch_start = time.perf_counter()
-            train_loss, train_accuracy = _train_one_epoch(
-                model, train_images, train_targets, make_inputs, augment, loss_fn, track_accuracy,
-                optimizer, scheduler, generator, batch_size, epoch, stop,
-            )
-            if stop.requested:
-                history.interrupted = True
-                _report_interrupt(epoch, stop.at_batch, steps_per_epoch, checkpoint_path, history)
-                break
-            elapsed += time.perf_counter() - epoch_start
-            history.train_loss.append(train_loss)
-            history.seconds.append(elapsed)
-            if track_accuracy:
-                history.train_accuracy.append(train_accuracy)
-            if test_inputs is not None:
-                scores = {"loss": loss_fn, "accuracy": top1_accuracy} if track_accuracy else {"loss": loss_fn}
-                scores = evaluate_scores(model, test_inputs, test_targets_, scores, device=device)
-                history.test_loss.append(scores["loss"])
-                if track_accuracy:
-                    history.test_accuracy.append(scores["accuracy"])
-                if keep_best and _is_best(history):
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                    history.best_epoch = history.epochs
-            bar.set_postfix(train=f"{history.train_loss[-1]:.5f}", test=f"{history.test_loss[-1]:.5f}" if history.test_loss else "-")
-            if checkpoint_path is not None:
-                from .checkpoints import save_training_state
-
-                save_training_state(checkpoint_path, model, optimizer, scheduler, generator, history, run_settings)
-    bar.close()
-    if keep_best and best_state is not None:
-        model.load_state_dict(best_state)
-        print(f"Kept the weights of epoch {history.best_epoch} of {history.epochs}, the best on the held-out images given.")
-    elif keep_best and history.best_epoch is not None:
-        # The best epoch came before a resume; checkpoints hold only the latest weights.
-        print(f"Epoch {history.best_epoch} was the best, but it finished before this run resumed and its weights "
-              f"were not saved: the model keeps the weights of epoch {history.epochs}.")
-        history.best_epoch = None
-    return history
-
-
-def _is_best(history: History) -> bool:
-    """Whether the epoch just finished is the best so far on the held-out images."""
-    if history.test_accuracy:
-        return history.test_accuracy[-1] >= max(history.test_accuracy)
-    return history.test_loss[-1] <= min(history.test_loss)
-
-
-def _train_one_epoch(model, images, targets, make_inputs, augment, loss_fn, track_accuracy, optimizer, scheduler, generator, batch_size, epoch, stop) -> tuple[float, float]:
-    """One pass over the training set in shuffled batches.
-
-    Returns the loss averaged per example, and the top-1 accuracy in percent with
-    ``track_accuracy`` (else NaN). ``targets=None`` means each image is its own target.
-    """
-    model.train()
-    running, seen, correct = 0.0, 0, 0.0
-    for step, idx in enumerate(batch_indices(len(images), batch_size, generator)):
-        clean = images[idx]
-        if augment is not None:
-            clean = augment(clean, generator)
-        inputs = clean if make_inputs is None else make_inputs(clean, generator)
-        batch_targets = clean if targets is None else targets[idx]
-        outputs = model(inputs)
-        loss = loss_fn(outputs, batch_targets)
-        loss_value = loss.item()
-        if not math.isfinite(loss_value):
-            raise TrainingDiverged(
-                f"The loss became {loss_value} at epoch {epoch + 1}, batch {step + 1}. "
-                f"The learning rate ({optimizer.param_groups[0]['lr']:.2g}) is probably too high: "
-                "try a smaller `lr` or a longer `warmup_epochs`, and check the inputs hold no NaN."
-            )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        # loss is a mean over the batch: weight it by the batch's size, so the epoch's average is
-        # per example even when the last batch is smaller (the course divided by the batch count).
-        running += loss_value * len(idx)
-        seen += len(idx)
-        if track_accuracy:
-            correct += (outputs.detach().argmax(dim=1) == batch_targets).sum().item()
-        if stop.requested:  # Ctrl-C: the batch in flight has finished; stop here
-            stop.at_batch = step
-            break
-    return running / seen, (100 * correct / seen if track_accuracy else math.nan)
-
-
-def _check_arguments(num_epochs: int, batch_size: int, lr: float, train_images: torch.Tensor) -> None:
-    if not isinstance(num_epochs, int) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be a whole number >= 1, got {num_epochs!r}.")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}.")
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}.")
-    if not isinstance(train_images, torch.Tensor) or len(train_images) == 0:
-        raise ValueError("train_images must be a non-empty tensor of images (N, C, H, W).")
-
-
-def _report_interrupt(epoch: int, step: int, steps_per_epoch: int, checkpoint_path, history: History) -> None:
-    where = f"epoch {epoch + 1}, batch {step + 1} of {steps_per_epoch}"
-    if checkpoint_path is not None and os.path.exists(checkpoint_path):
-        how = (
-            f"The last checkpoint ({history.epochs} finished epochs) is {checkpoint_path}: run the same "
-            "fit(...) call with resume=True to continue from there."
-        )
+def report_interrupt(history: History, at_batch: int, checkpoint: str | Path | None) -> None:
+    """Say where training stopped and how to continue; the history keeps only finished epochs."""
+    history.interrupted = True
+    where = f"epoch {history.epochs + 1}, batch {at_batch + 1}"
+    if checkpoint is not None and Path(checkpoint).exists():
+        how = (f"The last checkpoint ({history.epochs} finished epochs) is {checkpoint}: run the same "
+               "fit(...) call again to continue from there.")
     else:
-        how = "Pass checkpoint_path=... (and resume=True) to fit to be able to continue a stopped run."
-    print(f"Stopped by Ctrl-C after {where}. The model keeps its weights and the history its {history.epochs} finished epochs. {how}")
+        how = "Pass checkpoint=... to fit to be able to continue a stopped run."
+    print(f"Stopped by Ctrl-C in {where}. The model keeps its weights and the history its "
+          f"{history.epochs} finished epochs. {how}")

@@ -62,14 +62,14 @@ def course_variant(name, spec, train, val, test, pre_epochs, fine_epochs, device
     pretrained = copy.deepcopy(autoencoder)
     ae.set_seed(1)
     model = EncoderClassifier(autoencoder, CourseFlowerHead(spec["batch_norm"], spec["dropout"]))
-    fine = ae.fit(model, x_train, x_val, train_targets=train[1], test_targets=val[1], num_epochs=fine_epochs, batch_size=255,
-                  lr=1e-3, loss_fn=F.cross_entropy, track_accuracy=True, device=device, progress=False)
+    fine = ae.fit(model, x_train, x_val, labels=(train[1], val[1]), num_epochs=fine_epochs, batch_size=255,
+                  lr=1e-3, recipe=ae.Recipe(loss_fn=F.cross_entropy), device=device, progress=False)
     last = top1(model, x_test, test[1].to(device))
     # The same fine-tuning from the same pretrained weights, giving back the epoch the validation split likes best.
     ae.set_seed(1)
     model_best = EncoderClassifier(pretrained, CourseFlowerHead(spec["batch_norm"], spec["dropout"]))
-    best = ae.fit(model_best, x_train, x_val, train_targets=train[1], test_targets=val[1], num_epochs=fine_epochs,
-                  batch_size=255, lr=1e-3, loss_fn=F.cross_entropy, track_accuracy=True, keep_best=True, device=device, progress=False)
+    best = ae.fit(model_best, x_train, x_val, labels=(train[1], val[1]), num_epochs=fine_epochs, batch_size=255, lr=1e-3,
+                  recipe=ae.Recipe(loss_fn=F.cross_entropy, keep_best=True), device=device, progress=False)
     result = {
         "test_top1_last_epoch": round(last, 2),
         "test_top1_val_best_epoch": round(top1(model_best, x_test, test[1].to(device)), 2),
@@ -92,12 +92,13 @@ def residual_run(train, val, test, size, widths, pre_epochs, fine_epochs, device
     autoencoder = ResidualAutoencoder(widths, size)
     start = time.perf_counter()
     if pretrain:
-        ae.fit(autoencoder, images, None, num_epochs=pre_epochs, batch_size=64, lr=2e-3, warmup_epochs=1, cosine=True,
-               augment=FlowerAugmenter(size, jitter=0.0), device=device, progress=False)
+        ae.fit(autoencoder, images, None, num_epochs=pre_epochs, batch_size=64, lr=2e-3, device=device, progress=False,
+               recipe=ae.Recipe(warmup_epochs=1, cosine=True, augment=FlowerAugmenter(size, jitter=0.0)))
     model = EncoderClassifier(autoencoder, PooledHead(widths[-1]))
-    history = ae.fit(model, images, None, train_targets=labels, num_epochs=fine_epochs, batch_size=64, lr=2e-3, warmup_epochs=3,
-                     cosine=True, augment=FlowerAugmenter(size), loss_fn=functools.partial(F.cross_entropy, label_smoothing=0.1),
-                     weight_decay=5e-4, track_accuracy=True, device=device, progress=False)
+    recipe = ae.Recipe(warmup_epochs=3, cosine=True, augment=FlowerAugmenter(size), weight_decay=5e-4,
+                       loss_fn=functools.partial(F.cross_entropy, label_smoothing=0.1))
+    history = ae.fit(model, images, None, labels=(labels, None), num_epochs=fine_epochs, batch_size=64, lr=2e-3,
+                     recipe=recipe, device=device, progress=False)
     labels_test = test[1].to(device)
     result = {
         "pretrained": pretrain, "image_size": size, "widths": list(widths), "pretrain_epochs": pre_epochs if pretrain else 0,

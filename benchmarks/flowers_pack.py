@@ -32,7 +32,8 @@ def pack(out: Path) -> None:
         for f in files:
             buffer = io.BytesIO()
             Image.fromarray(_decode_square(f, SIZE).transpose(1, 2, 0)).save(buffer, format="JPEG", quality=90)
-            blobs.append(buffer.getvalue())
+            # a uint8 tensor per JPEG: a file of plain tensors loads with weights_only=True (no pickled objects)
+            blobs.append(torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8))
         packed[split] = {"jpeg": blobs, "labels": torch.from_numpy(labels)}
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(packed, out)
@@ -41,8 +42,9 @@ def pack(out: Path) -> None:
 
 def unpack(path: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode one split of a packed file into uint8 images (N, 3, 100, 100) and labels."""
-    packed = torch.load(path, weights_only=False)
-    images = np.stack([np.asarray(Image.open(io.BytesIO(b)).convert("RGB")).transpose(2, 0, 1) for b in packed[split]["jpeg"]])
+    packed = torch.load(path, weights_only=True)
+    images = np.stack([np.asarray(Image.open(io.BytesIO(b.numpy().tobytes())).convert("RGB")).transpose(2, 0, 1)
+                       for b in packed[split]["jpeg"]])
     return torch.from_numpy(images), packed[split]["labels"]
 
 

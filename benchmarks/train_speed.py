@@ -107,8 +107,10 @@ def aehelpers_way(task: dict, epochs: int, train_images, test_images, seed: int)
     ae.set_seed(seed)
     model = task["model"]()
     make_inputs = None if task["noise"] is None else (lambda x, g: ae.add_noise(x, task["noise"], g))
-    history = ae.fit(model, train_images, test_images, num_epochs=epochs, make_inputs=make_inputs,
-                     seed=seed, progress=False, **task["aehelpers"])
+    settings = task["aehelpers"]
+    recipe = ae.Recipe(make_inputs=make_inputs, warmup_epochs=settings["warmup_epochs"], cosine=settings["cosine"])
+    history = ae.fit(model, train_images, test_images, num_epochs=epochs, batch_size=settings["batch_size"],
+                     lr=settings["lr"], recipe=recipe, seed=seed, progress=False)
     for epoch, (s, mse) in enumerate(zip(history.seconds, history.test_loss), 1):
         print(f"  aehelpers way, epoch {epoch}: {s:.0f} s, test MSE {mse:.5f}", flush=True)
     return {"seconds": history.seconds, "test_mse": history.test_loss, "images": len(train_images), "settings": task["aehelpers"]}

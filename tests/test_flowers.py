@@ -16,7 +16,7 @@ from aehelpers.classifiers import (
 )
 from aehelpers.data import DataError, flower_names, flowers_to_float, load_flowers
 from aehelpers.models import count_parameters
-from aehelpers.training import fit
+from aehelpers.training import Recipe, fit
 
 
 @pytest.fixture()
@@ -151,9 +151,10 @@ def test_classifier_training_learns_and_keeps_the_best_epoch():
     torch.manual_seed(0)
     model = EncoderClassifier(ResidualAutoencoder(widths=(8, 16), image_size=16), PooledHead(16, num_classes=4))
     history = fit(
-        model, images, resize_for_eval(images, 16), train_targets=labels, test_targets=labels, num_epochs=6,
-        batch_size=16, lr=3e-3, augment=FlowerAugmenter(16), loss_fn=functools.partial(F.cross_entropy, label_smoothing=0.1),
-        weight_decay=1e-4, track_accuracy=True, keep_best=True, progress=False,
+        model, images, resize_for_eval(images, 16), labels=(labels, labels), num_epochs=6, batch_size=16, lr=3e-3,
+        recipe=Recipe(augment=FlowerAugmenter(16), loss_fn=functools.partial(F.cross_entropy, label_smoothing=0.1),
+                      weight_decay=1e-4, keep_best=True),
+        progress=False,
     )
     assert history.train_loss[-1] < history.train_loss[0]
     assert len(history.test_accuracy) == len(history.train_accuracy) == 6
@@ -161,7 +162,7 @@ def test_classifier_training_learns_and_keeps_the_best_epoch():
     # Ties go to the later epoch, which has trained longer.
     best = max(history.test_accuracy)
     assert history.best_epoch == len(history.test_accuracy) - history.test_accuracy[::-1].index(best)
-    from aehelpers.training import evaluate_scores, top1_accuracy
+    from aehelpers.evaluation import evaluate_scores, top1_accuracy
 
     restored = evaluate_scores(model, resize_for_eval(images, 16), labels, {"accuracy": top1_accuracy})
     assert restored["accuracy"] == best

@@ -3,7 +3,9 @@ import math
 import pytest
 import torch
 
-from aehelpers.metrics import mse_per_image, psnr_per_image, reconstruction_scores
+from aehelpers.metrics import (
+    checkerboard_score, mse_per_image, psnr_per_image, reconstruction_scores, ssim_per_image, tile_error_map,
+)
 
 
 def test_mse_and_psnr_against_hand_computed_values():
@@ -38,8 +40,6 @@ def test_reconstruction_scores_average_over_images():
     assert scores["mse"] == pytest.approx(expected.mean().item())
     assert scores["psnr"] == pytest.approx((10 * torch.log10(1 / expected)).mean().item())
 
-
-from aehelpers.metrics import checkerboard_score, ssim_per_image, tile_error_map
 
 
 def test_ssim_of_identical_images_is_one():

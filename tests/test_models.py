@@ -1,7 +1,11 @@
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from aehelpers.models import ConvAutoencoder, count_parameters, layer_shapes
+from aehelpers.models import (
+    ConvAutoencoder, DenoisingAutoencoder, UpsampleAutoencoder, check_images, count_parameters, layer_shapes,
+)
 
 
 def test_shapes_through_the_autoencoder():
@@ -45,11 +49,6 @@ def test_wrong_images_get_a_clear_error(images, words):
     assert "ConvAutoencoder expects a float tensor of shape (batch, 1, 28, 28)" in str(error.value)
     assert words in str(error.value)
 
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from aehelpers.models import DenoisingAutoencoder, UpsampleAutoencoder, check_images
 
 
 @pytest.mark.parametrize("model, code_shape", [

@@ -6,7 +6,8 @@ import torch
 from aehelpers.models import BottleneckAutoencoder, PCAShortcutAutoencoder, count_parameters
 from aehelpers.pca import fit_pca
 from aehelpers.runtime import set_seed
-from aehelpers.training import evaluate, fit
+from aehelpers.evaluation import evaluate
+from aehelpers.training import fit
 
 
 @pytest.fixture(scope="module")

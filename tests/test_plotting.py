@@ -9,7 +9,7 @@ import torch
 from aehelpers.diagrams import draw_architecture
 from aehelpers.models import ConvAutoencoder
 from aehelpers.plotting import image_mosaic, plot_history, show_image_rows, show_reconstructions
-from aehelpers.training import History
+from aehelpers.history import History
 
 
 @pytest.fixture(autouse=True)

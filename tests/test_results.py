@@ -25,11 +25,11 @@ def test_full_run_results_fill_the_readme_table(results_dir, monkeypatch, tmp_pa
     assert json.loads(path.read_text()) == values
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- lessons:start -->\nold\n<!-- lessons:end -->\nrest\n")
-    assert results.update_readme(readme) is True
+    assert results.update_readme(readme, benchmarks_readme=None) is True
     text = readme.read_text()
     assert "test MSE 0.0081, PSNR 21.3 dB after 30 epochs" in text and "| 6 min |" in text
     assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text
-    assert results.update_readme(readme) is False  # a second run changes nothing
+    assert results.update_readme(readme, benchmarks_readme=None) is False  # a second run changes nothing
 
 
 def test_readme_without_markers_is_an_error(tmp_path):
@@ -81,3 +81,40 @@ def test_step_time_table_keeps_the_indentation_of_sub_options(tmp_path, monkeypa
     table = results.step_time_table("step_time_cuda")
     assert "| &nbsp;&nbsp;... fused Adam | 1.30 | 12,300 |" in table
     assert "(Some GPU, torch 2.14.1, the median of 5 rounds.)" in table
+
+
+SPEED_BLOCKS = "".join(f"<!-- {name}:start -->\nold\n<!-- {name}:end -->\n" for name in ("benchmark", "steptime", "steptime-cuda"))
+
+
+def test_speed_tables_go_to_the_benchmarks_readme(results_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "BENCHMARK_DIR", tmp_path)
+    (tmp_path / "step_time.json").write_text(json.dumps({
+        "rows": [{"option": "in-memory, batch 16", "batch_size": 16, "ms_per_step": 2.0, "images_per_second": 8000.0}],
+        "machine": {"cpu": "Some CPU", "cores": 2, "torch": "2.14.1"},
+    }))
+    readme, benchmarks_readme = tmp_path / "README.md", tmp_path / "benchmarks.md"
+    readme.write_text("<!-- lessons:start -->\n<!-- lessons:end -->\n")
+    benchmarks_readme.write_text("speed\n" + SPEED_BLOCKS)
+    assert results.update_readme(readme, benchmarks_readme) is True
+    assert "| in-memory, batch 16 | 2.00 | 8,000 |" in benchmarks_readme.read_text()
+    assert "old" not in benchmarks_readme.read_text()
+    assert "not run yet" in readme.read_text() and "ms per step" not in readme.read_text()
+    assert results.update_readme(readme, benchmarks_readme) is False
+
+
+def test_benchmarks_readme_without_a_tables_markers_is_an_error(tmp_path):
+    readme, benchmarks_readme = tmp_path / "README.md", tmp_path / "benchmarks.md"
+    readme.write_text("<!-- lessons:start -->\n<!-- lessons:end -->\n")
+    benchmarks_readme.write_text(SPEED_BLOCKS.replace("steptime-cuda:end", "lost"))
+    with pytest.raises(ValueError, match="steptime-cuda:start"):
+        results.update_readme(readme, benchmarks_readme)
+    with pytest.raises(ValueError, match="missing"):
+        results.update_readme(readme, tmp_path / "no_such_file.md")
+
+
+def test_committed_tables_match_the_stored_results(tmp_path):
+    # Copies, so a stale table fails this test instead of being rewritten by it: run `make readme`.
+    readme, benchmarks_readme = tmp_path / "README.md", tmp_path / "benchmarks.md"
+    readme.write_text(results.README.read_text())
+    benchmarks_readme.write_text(results.BENCHMARKS_README.read_text())
+    assert results.update_readme(readme, benchmarks_readme) is False, "the README tables are stale: run `make readme`"

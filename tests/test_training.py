@@ -7,7 +7,8 @@ import torch
 from aehelpers.checkpoints import CheckpointError, load_model, save_model
 from aehelpers.models import ConvAutoencoder
 from aehelpers.runtime import get_device, set_seed
-from aehelpers.training import TrainingDiverged, batch_indices, evaluate, fit
+from aehelpers.evaluation import evaluate
+from aehelpers.training import Recipe, TrainingDiverged, batch_indices, fit
 
 SMALL = dict(batch_size=32, lr=3e-3, progress=False, device="cpu")
 
@@ -79,12 +80,12 @@ def test_get_device_prefers_an_accelerator_and_falls_back_to_cpu():
 def test_exploding_loss_stops_with_epoch_batch_and_hint(tiny_images):
     poisoned = tiny_images.clone()
     poisoned[70] = float("nan")  # lands in some batch of the first epoch
-    with pytest.raises(TrainingDiverged, match=r"at epoch 1, batch \d+\. The learning rate"):
+    with pytest.raises(TrainingDiverged, match=r"In epoch 1: the loss became nan at batch \d+\. The learning rate"):
         fit(new_model(), poisoned, num_epochs=1, **SMALL)
 
 
 def test_resume_gives_exactly_the_uninterrupted_run(tiny_images, tmp_path, monkeypatch):
-    options = dict(num_epochs=4, warmup_epochs=1, cosine=True, **SMALL)
+    options = dict(num_epochs=4, recipe=Recipe(warmup_epochs=1, cosine=True), **SMALL)
     straight = new_model()
     full = fit(straight, tiny_images, tiny_images[:64], **options)
 
@@ -104,12 +105,12 @@ def test_resume_gives_exactly_the_uninterrupted_run(tiny_images, tmp_path, monke
     path = tmp_path / "run.pt"
     with monkeypatch.context() as patch:
         patch.setattr(training, "evaluate_scores", evaluate_then_interrupt)
-        stopped = fit(new_model(), tiny_images, tiny_images[:64], **options, checkpoint_path=path)
+        stopped = fit(new_model(), tiny_images, tiny_images[:64], **options, checkpoint=path)
     assert stopped.interrupted and stopped.epochs == 2
 
     # A fresh process would build a fresh model: resume must restore everything from the file.
     resumed_model = new_model(seed=99)
-    resumed = fit(resumed_model, tiny_images, tiny_images[:64], **options, checkpoint_path=path, resume=True)
+    resumed = fit(resumed_model, tiny_images, tiny_images[:64], **options, checkpoint=path)
     assert resumed.train_loss == full.train_loss and resumed.test_loss == full.test_loss
     assert all(torch.equal(a, b) for a, b in zip(straight.parameters(), resumed_model.parameters()))
 
@@ -125,7 +126,8 @@ def test_ctrl_c_stops_after_the_batch_and_keeps_the_model(tiny_images, tmp_path)
 
     handler_before = signal.getsignal(signal.SIGINT)  # default_int_handler, or SIG_IGN in a background job
     history = fit(
-        new_model(), tiny_images, num_epochs=3, make_inputs=interrupt_on_third_batch, checkpoint_path=tmp_path / "c.pt", **SMALL
+        new_model(), tiny_images, num_epochs=3, recipe=Recipe(make_inputs=interrupt_on_third_batch), checkpoint=tmp_path / "c.pt",
+        **SMALL,
     )
     assert history.interrupted and history.epochs == 0
     assert calls["n"] == 3  # the batch in flight finished, no later batch started
@@ -156,6 +158,6 @@ def test_saved_model_loads_back_identically(tmp_path):
 
 def test_resume_with_other_settings_is_refused(tiny_images, tmp_path):
     path = tmp_path / "run.pt"
-    fit(new_model(), tiny_images, num_epochs=1, checkpoint_path=path, **SMALL)
-    with pytest.raises(CheckpointError, match=r"other settings \(lr: 0.003 then, 0.001 now\)"):
-        fit(new_model(), tiny_images, num_epochs=1, checkpoint_path=path, resume=True, **{**SMALL, "lr": 1e-3})
+    fit(new_model(), tiny_images, num_epochs=1, checkpoint=path, **SMALL)
+    with pytest.raises(CheckpointError, match=r"belongs to another run: lr was 0.003, now 0.001"):
+        fit(new_model(), tiny_images, num_epochs=1, checkpoint=path, **{**SMALL, "lr": 1e-3})

@@ -14,6 +14,10 @@ This script starts JupyterLab (like ``make lab``), opens each notebook in Chromi
    a figure shows an image, and that nothing went to stderr or raised;
 3. saves a screenshot of the finished notebook.
 
+With ``--readme-screenshot PATH`` it also saves the first notebook *as first opened*, before step 2,
+to PATH: the README shows what a learner meets, the stored outputs of a full run (a trained loss
+curve and reconstructions), never the one-epoch pictures of a quick run.
+
 Nothing is left behind: the server works on copies of the notebooks (JupyterLab autosaves) and its
 home, Jupyter, IPython, matplotlib and XDG folders all point into one temporary folder.
 The browser side of the checks runs in JavaScript (``*_JS`` below); the judging is plain Python.
@@ -368,6 +372,19 @@ SCROLL_TO_RESULTS_JS = """(panel) => {
     cells[Math.max(index - 1, 0)].node.scrollIntoView({block: 'start'});  // with the text that leads to it
 }"""
 
+# For the README's screenshot of a notebook as stored: the cell before the first stored progress bar
+# (drawn as a widget or as its text), so the view starts with the text that leads to the training
+# and goes on to its figures; without a bar, the cell before the last figure (the trained results).
+SCROLL_TO_STORED_TRAINING_JS = """(panel) => {
+    const cells = panel.content.widgets;
+    const bar = cells.findIndex(cell => cell.node.querySelector('.widget-hprogress') ||
+        /\\d+%\\|/.test(cell.node.querySelector('.jp-OutputArea')?.innerText ?? ''));
+    const figures = cells.map((cell, i) => cell.node.querySelector('.jp-OutputArea-output img') ? i : -1)
+        .filter(i => i >= 0);
+    const index = bar >= 0 ? bar : (figures.length ? figures[figures.length - 1] : 0);
+    cells[Math.max(index - 1, 0)].node.scrollIntoView({block: 'start'});
+}"""
+
 # Stop the kernel and close the tab without the "save changes?" dialog.
 CLOSE_NOTEBOOK_JS = """async (panel) => { await panel.sessionContext.shutdown(); panel.dispose(); }"""
 
@@ -407,8 +424,21 @@ def _cells(panel) -> list[Cell]:
     return [Cell.from_page(facts) for facts in panel.evaluate(CELL_FACTS_JS)]
 
 
-def check_one(page, name: str, screenshot: Path, run_timeout: float, log=print) -> list[str]:
-    """Open one notebook, judge its stored view, run it all, judge the result, take a screenshot."""
+def _screenshot(page, panel, scroll_script: str, path: Path) -> None:
+    """Scroll the notebook with ``scroll_script(panel)`` and save the browser's view as ``path``."""
+    panel.evaluate(scroll_script)
+    page.wait_for_timeout(300)  # let the scroll and the last paint settle
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+
+
+def check_one(page, name: str, screenshot: Path, run_timeout: float, log=print,
+              stored_screenshot: Path | None = None) -> list[str]:
+    """Open one notebook, judge its stored view, run it all, judge the result, take a screenshot.
+
+    ``stored_screenshot``: where to save the notebook as first opened (its stored outputs), taken
+    before anything runs; why before: after Run All a quick run has replaced every stored figure.
+    """
     panel = page.evaluate_handle(OPEN_NOTEBOOK_JS, name)
     try:
         if not _wait(page, KERNEL_READY_JS, panel, 90):
@@ -417,6 +447,8 @@ def check_one(page, name: str, screenshot: Path, run_timeout: float, log=print) 
         problems = [f"as opened: {problem}" for problem in stored_view_problems(_cells(panel))]
         if not drawn and not problems:
             problems.append("as opened: the stored outputs were not all drawn within 30 s")
+        if stored_screenshot is not None:
+            _screenshot(page, panel, SCROLL_TO_STORED_TRAINING_JS, stored_screenshot)
 
         run_started = time.monotonic()
         panel.evaluate(RUN_ALL_JS)
@@ -426,20 +458,23 @@ def check_one(page, name: str, screenshot: Path, run_timeout: float, log=print) 
         _wait(page, OUTPUTS_DRAWN_JS, panel, 30)  # widgets draw a moment after the kernel is idle
         problems += run_problems(_cells(panel))
 
-        panel.evaluate(SCROLL_TO_RESULTS_JS)
-        page.wait_for_timeout(300)  # let the scroll and the last paint settle
-        screenshot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(screenshot))
+        _screenshot(page, panel, SCROLL_TO_RESULTS_JS, screenshot)
         return problems
     finally:
         panel.evaluate(CLOSE_NOTEBOOK_JS)
 
 
+def stored_screenshot_path(screenshot_dir: Path, notebook: Path) -> Path:
+    """Where the screenshot of a notebook as first opened (stored outputs, nothing run) is saved."""
+    return screenshot_dir / f"{notebook.stem}-as-opened.png"
+
+
 def check_notebooks(notebooks: list[Path], screenshot_dir: Path = DEFAULT_SCREENSHOTS,
-                    run_timeout: float = 300, log=print) -> dict[str, list[str]]:
+                    run_timeout: float = 300, log=print, stored_view_of: Path | None = None) -> dict[str, list[str]]:
     """Check each notebook in JupyterLab; its file name -> its problems (empty: all good).
 
-    Screenshots go to ``screenshot_dir/<notebook name>.png``.
+    Screenshots go to ``screenshot_dir/<notebook name>.png``; for ``stored_view_of`` (one of
+    ``notebooks``) also one as first opened, to ``stored_screenshot_path(screenshot_dir, notebook)``.
     """
     with tempfile.TemporaryDirectory(prefix="aehelpers-browser-", ignore_cleanup_errors=True) as temporary:
         scratch = Path(temporary)
@@ -454,7 +489,9 @@ def check_notebooks(notebooks: list[Path], screenshot_dir: Path = DEFAULT_SCREEN
         with running_lab(workdir, scratch, environment) as server, lab_page(server, scratch, environment) as page:
             for notebook in notebooks:
                 started = time.monotonic()
-                problems = check_one(page, notebook.name, screenshot_dir / f"{notebook.stem}.png", run_timeout, log)
+                stored = stored_screenshot_path(screenshot_dir, notebook) if notebook == stored_view_of else None
+                problems = check_one(page, notebook.name, screenshot_dir / f"{notebook.stem}.png", run_timeout, log,
+                                     stored_screenshot=stored)
                 report[notebook.name] = [f"{notebook.name}, {problem}" for problem in problems]
                 verdict = "ok" if not problems else "FAILED"
                 log(f"{notebook.name}: {verdict} ({time.monotonic() - started:.0f} s in all)")
@@ -477,19 +514,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--screenshots", type=Path, default=DEFAULT_SCREENSHOTS,
                         help="folder for one PNG per notebook (default: tests/browser/screenshots/)")
     parser.add_argument("--readme-screenshot", type=Path,
-                        help="also save the first notebook's screenshot here, under 300 KB")
+                        help="also save the first notebook as first opened (its stored full-run outputs, "
+                             "before anything runs) here, under 300 KB")
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed for running one notebook")
     args = parser.parse_args(argv)
 
     if not os.environ.get("AEHELPERS_DATA"):
         print("warning: AEHELPERS_DATA is not set; the lessons will look for data in the default place")
     started = time.monotonic()
-    report = check_notebooks(args.notebooks, args.screenshots, args.timeout)
+    readme_notebook = args.notebooks[0] if args.readme_screenshot else None
+    report = check_notebooks(args.notebooks, args.screenshots, args.timeout, stored_view_of=readme_notebook)
     problems = [problem for notebook_problems in report.values() for problem in notebook_problems]
     for problem in problems:
         print(f"  - {problem}")
     if args.readme_screenshot:
-        save_small_screenshot(args.screenshots / f"{args.notebooks[0].stem}.png", args.readme_screenshot)
+        save_small_screenshot(stored_screenshot_path(args.screenshots, readme_notebook), args.readme_screenshot)
     print(f"{len(report) - sum(map(bool, report.values()))} of {len(report)} notebooks passed in the browser "
           f"({time.monotonic() - started:.0f} s); screenshots in {args.screenshots}")
     return 1 if problems else 0

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# On a machine with a CUDA GPU: every lesson in quick mode under nbval (the device-correctness check),
+# a training checkpoint written on the GPU (tests/test_checkpoints.py loads it on the CPU), and, time
+# allowing, lesson 1 in full with its wall time. Writes summary.txt, lessons.log and the .pt files to $OUT.
+#
+#   OUT=/tmp/gpu bash benchmarks/gpu_lessons.sh [data folder] [wheel folder]
+#
+# The lent GPU machines have PyTorch but not Jupyter: the wheel folder holds nbval, ipykernel and
+# ipywidgets for its Python (pip download --python-version 3.12 --only-binary=:all: ...).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/gpu_lessons}
+DATA=${1:-gpu_data}
+WHEELS=${2:-gpu_data/wheels}
+mkdir -p "$OUT"
+summary="$OUT/summary.txt"
+log="$OUT/lessons.log"
+python3 -m pip install --quiet --no-index --find-links "$WHEELS" nbval nbclient ipykernel ipywidgets >>"$log" 2>&1
+export AEHELPERS_DATA="$PWD/$DATA" MPLBACKEND=Agg PYTHONPATH="$PWD"
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
+} >>"$summary" 2>&1
+
+for nb in notebooks/0*.ipynb; do
+  start=$(date +%s.%N)
+  AEHELPERS_QUICK=1 timeout 300 python3 -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
+    --nbval-cell-timeout=300 "$nb" -q >>"$log" 2>&1
+  rc=$?
+  echo "quick nbval $(basename "$nb"): exit $rc, $(python3 -c "print(round($(date +%s.%N) - $start))") s" >>"$summary"
+done
+
+# A checkpoint and a weights file written on the GPU, for the CPU to load.
+python3 - "$OUT" >>"$summary" 2>&1 <<'PY'
+import sys
+import aehelpers as ae
+out = sys.argv[1]
+images = ae.load_mnist(True).images[:512]
+ae.set_seed(0)
+model = ae.ConvAutoencoder()
+history = ae.fit(model, images, images[:128], num_epochs=2, batch_size=64, device="cuda", progress=False,
+                 checkpoint=f"{out}/gpu_run.pt")
+print("GPU checkpoint: after fit the model is on", next(model.parameters()).device, "test loss", history.test_loss[-1])
+PY
+
+# Lesson 1 in full, timed, if this machine's time allows (the results file is not brought back).
+if [ "${FULL_LESSON1:-1}" = 1 ]; then
+  start=$(date +%s.%N)
+  timeout "${FULL_TIMEOUT:-330}" python3 -c "import nbclient, nbformat; nb = nbformat.read('notebooks/01_conv_autoencoder.ipynb', 4); nbclient.NotebookClient(nb, timeout=None, kernel_name='python3').execute()" >>"$log" 2>&1
+  rc=$?
+  echo "full run 01_conv_autoencoder: exit $rc, $(python3 -c "print(round($(date +%s.%N) - $start))") s" >>"$summary"
+  cp notebooks/results/01_conv_autoencoder.json "$OUT/full_01_results.json" 2>/dev/null
+fi
+cat "$summary"

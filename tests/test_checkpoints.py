@@ -1,0 +1,101 @@
+"""Checkpoints load safely (no code runs), and a run never resumes from a different run's file."""
+
+import functools
+import inspect
+import os
+import pickle
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import aehelpers as ae
+from aehelpers.augment import FlowerAugmenter
+from aehelpers.checkpoints import CheckpointError, describe_callable, load_history, load_model, save_model
+from aehelpers.runtime import set_seed
+from aehelpers.training import Recipe, fit
+
+SMALL = dict(num_epochs=1, batch_size=64, lr=3e-3, progress=False, device="cpu")
+
+
+class Planted:
+    """An object whose unpickling would run a shell command (what a malicious checkpoint does)."""
+
+    def __init__(self, marker) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_file_that_would_run_code_is_refused_and_nothing_runs(tmp_path):
+    marker, path = tmp_path / "code-ran", tmp_path / "evil.pt"
+    torch.save({"signature": {}, "model": Planted(marker)}, path)
+    with pytest.raises(CheckpointError, match="can run code hidden in the file"):
+        load_model(ae.ConvAutoencoder(), path)
+    assert not marker.exists()
+    # Plain pickle would have run it: the planted file really is dangerous.
+    with open(path, "rb"):
+        pass
+    assert pickle.loads(pickle.dumps(Planted(marker))) == 0 and marker.exists()
+
+
+def test_training_checkpoint_is_plain_data_and_its_history_loads(tiny_images, tmp_path):
+    path = tmp_path / "run.pt"
+    set_seed(0)
+    history = fit(ae.ConvAutoencoder(), tiny_images, tiny_images[:64], checkpoint=path, **SMALL)
+    torch.load(path, weights_only=True)  # no pickled classes, no code
+    assert load_history(path).test_loss == history.test_loss
+
+
+def upsampler(mode: str) -> nn.Module:
+    set_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 1, 3, padding=1), nn.Upsample(scale_factor=2, mode=mode),
+                         nn.Conv2d(1, 1, 3, padding=1), nn.AvgPool2d(2))
+
+
+def test_a_changed_architecture_with_the_same_shapes_is_refused(tiny_images, tmp_path):
+    path = tmp_path / "run.pt"
+    fit(upsampler("nearest"), tiny_images, checkpoint=path, **SMALL)
+    with pytest.raises(CheckpointError, match="the architecture changed .*nearest.*bilinear"):
+        fit(upsampler("bilinear"), tiny_images, checkpoint=path, **SMALL)
+
+
+noise_factor = 0.5
+
+
+def noisy(images, generator):
+    return ae.add_noise(images, noise_factor, generator)
+
+
+def test_a_changed_input_pipeline_is_refused(tiny_images, tmp_path, monkeypatch):
+    path = tmp_path / "run.pt"
+    set_seed(0)
+    fit(ae.ConvAutoencoder(), tiny_images, checkpoint=path, recipe=Recipe(make_inputs=noisy), **SMALL)
+    set_seed(0)
+    resumed = fit(ae.ConvAutoencoder(), tiny_images, checkpoint=path, recipe=Recipe(make_inputs=noisy), **SMALL)
+    assert resumed.epochs == 1  # the same run resumes (here: nothing left to do)
+    monkeypatch.setitem(globals(), "noise_factor", 0.8)  # what an exercise does: change the noise level
+    with pytest.raises(CheckpointError, match="input maker changed"):
+        fit(ae.ConvAutoencoder(), tiny_images, checkpoint=path, recipe=Recipe(make_inputs=noisy), **SMALL)
+
+
+@pytest.mark.parametrize("first, second", [
+    (lambda x, g: ae.add_noise(x, 0.5, g), lambda x, g: ae.add_noise(x, 0.3, g)),
+    (functools.partial(F.cross_entropy, label_smoothing=0.1), functools.partial(F.cross_entropy, label_smoothing=0.2)),
+    (FlowerAugmenter(32), FlowerAugmenter(32, jitter=0.0)),
+    (F.mse_loss, F.l1_loss),
+])
+def test_descriptions_tell_different_pipelines_apart(first, second):
+    assert describe_callable(first) != describe_callable(second)
+    assert describe_callable(first) == describe_callable(first)
+
+
+def test_saved_weights_load_onto_the_models_device(tmp_path):
+    path = tmp_path / "model.pt"
+    save_model(ae.ConvAutoencoder(), path)
+    # map_location follows the receiving model, so a file written on a GPU loads on a laptop
+    source = inspect.getsource(load_model)
+    assert "map_location=device" in source
+    assert next(load_model(ae.ConvAutoencoder(), path).parameters()).device.type == "cpu"
