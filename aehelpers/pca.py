@@ -43,14 +43,14 @@ class PCA:
         return self.components[:k]
 
     def encode(self, images: torch.Tensor, k: int | None = None) -> torch.Tensor:
-        """Images (N, *image_shape) -> codes (N, k): the coordinates along the first ``k`` components."""
+        """Images ``(N, *image_shape)`` -> codes (N, k): the coordinates along the first ``k`` components."""
         if tuple(images.shape[1:]) != self.image_shape:
             raise ValueError(f"PCA was fitted on images of shape {self.image_shape}, got {tuple(images.shape[1:])}.")
         flat = images.flatten(1).to(self.mean.dtype) - self.mean
         return flat @ self._basis(k).T
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """Codes (N, k) -> images (N, *image_shape): the mean plus the weighted components.
+        """Codes (N, k) -> images ``(N, *image_shape)``: the mean plus the weighted components.
 
         The output is not clipped to [0, 1]: PCA is linear, and clipping would make it something else.
         """
