@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test unit readme execute benchmark clean doctor
+.PHONY: setup lab test unit readme execute benchmark clean doctor trained-test
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ test: setup
 	$(BIN)/ruff check .
 	AEHELPERS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=600 tests notebooks
+	$(MAKE) trained-test
+
+# Every lesson whose weights are shipped, in full but with AEHELPERS_TRAINED_WEIGHTS=1: nothing trains,
+# every cell must still run (at most about 2 minutes a lesson on 2 cores).
+trained-test: setup
+	lessons="$$($(BIN)/python -c 'import aehelpers.weights as w; print(*w.lessons_with_weights())')"; test -z "$$lessons" || \
+	AEHELPERS_TRAINED_WEIGHTS=1 MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=300 $$lessons
 
 # What is wrong with this set-up, with a fix for each problem (exit 1 when something blocks the lessons).
 # Another data folder: make doctor DATA=/path/to/data. No dependency on setup: it must run when the install is broken.

@@ -190,7 +190,7 @@ class TrainingCheckpoint:
         _check_signature(state.get("signature", {}), model, self.path)
         self._check_identity(state.get("identity", {}))
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        _load_optimizer_state(optimizer, state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         # Random-number states live on the CPU whatever device the tensors went to.
         generator.set_state(state["generator"].cpu())
@@ -216,6 +216,27 @@ class TrainingCheckpoint:
                 "(an exercise should never reuse a lesson's), restore the old setting to continue that run, "
                 "or delete the file to start afresh."
             )
+
+
+def _load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
+    """Adam's moments and learning rate from the file, this machine's way of computing them.
+
+    Why: a run saved on a GPU uses fused, capturable Adam with its learning rate in GPU memory; the
+    same run continued on a CPU (or the other way round) needs this machine's settings for those.
+    """
+    mine = [{k: group[k] for k in ("fused", "capturable", "foreach", "lr") if k in group} for group in optimizer.param_groups]
+    optimizer.load_state_dict(saved)
+    for group, settings in zip(optimizer.param_groups, mine):
+        value = float(group["lr"])
+        group.update(settings)
+        if isinstance(settings["lr"], torch.Tensor):
+            settings["lr"].fill_(value)
+        else:
+            group["lr"] = value
+        for param in group["params"]:
+            step = optimizer.state.get(param, {}).get("step")
+            if isinstance(step, torch.Tensor):  # capturable Adam keeps its step count beside the weights
+                optimizer.state[param]["step"] = step.to(param.device if group.get("capturable") else "cpu")
 
 
 def _difference(key: str, old: object, new: object) -> str:

@@ -198,7 +198,10 @@ def add_noise(images: torch.Tensor, noise_factor: float, generator: torch.Genera
 
     Defined in lesson 2 (``notebooks/02_denoising_autoencoder.ipynb``).
     """
-    noise = torch.randn(images.shape, generator=generator, dtype=images.dtype, device=images.device)
+    # The noise is drawn where the generator lives (fit's is on the CPU) and then moved to the images,
+    # so a seeded run draws the same noise on a CPU and on a GPU.
+    where = generator.device if generator is not None else images.device
+    noise = torch.randn(images.shape, generator=generator, dtype=images.dtype, device=where).to(images.device)
     return (images + noise_factor * noise).clamp_(0.0, 1.0)
 
 

@@ -15,3 +15,4 @@ CHECKPOINT_DIR = REPO_ROOT / "checkpoints"  # training checkpoints (git-ignored)
 RESULTS_DIR = REPO_ROOT / "notebooks" / "results"  # each lesson's headline numbers (tracked)
 BENCHMARK_DIR = REPO_ROOT / "benchmarks" / "results"
 README = REPO_ROOT / "README.md"
+WEIGHTS_DIR = REPO_ROOT / "weights"  # trained weights shipped with the course (tracked)

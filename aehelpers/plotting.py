@@ -96,8 +96,12 @@ def show_reconstructions(originals: torch.Tensor, reconstructions: torch.Tensor,
     return show_image_rows([originals, reconstructions], ["input", "output"], num_images)
 
 
-def plot_history(history: History | dict, title: str = "", log_scale: bool = True, ax=None):
-    """Training and test loss per epoch; a log axis shows the slow late progress clearly."""
+def plot_history(history: History | dict, title: str = "", log_scale: bool = True, ax=None,
+                 ylabel: str = "mean squared error per pixel"):
+    """Training and test loss per epoch; a log axis shows the slow late progress clearly.
+
+    ``ylabel`` names the loss (the default is the autoencoders' MSE; a classifier passes its own).
+    """
     data = history.as_dict() if isinstance(history, History) else history
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
@@ -106,7 +110,7 @@ def plot_history(history: History | dict, title: str = "", log_scale: bool = Tru
     if data.get("test_loss"):
         ax.plot(epochs, data["test_loss"], label="test", color=PALETTE[1])
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss per example")
+    ax.set_ylabel(ylabel + (" (log scale)" if log_scale else ""))
     if log_scale:
         ax.set_yscale("log")
     ax.set_title(title)

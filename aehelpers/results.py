@@ -50,14 +50,26 @@ LESSONS: dict[str, tuple[str, str]] = {
 }
 
 
-def save_results(notebook_name: str, values: dict) -> Path | None:
-    """Write a lesson's headline numbers as JSON, except in quick mode (never overwrite a full run)."""
+def save_results(notebook_name: str, values: dict, shipped: dict[str, str] | None = None) -> Path | None:
+    """Write a lesson's headline numbers as JSON; only a full training run does (never quick mode or shipped weights).
+
+    ``shipped`` maps a shipped weights file (``weights/<name>.pt``) to the key of the number it gives,
+    so the manifest records it and ``tests/test_weights.py`` can check it.
+    """
+    from . import weights  # imported here: weights needs the training loop, results must not
+
     if is_quick():
         print(f"Quick mode: results not saved (the stored {notebook_name}.json is from a full run).")
+        return None
+    if weights.loaded_shipped_weights():
+        print(f"Trained weights were loaded, not trained: results not saved (the stored {notebook_name}.json is from "
+              "the full run that made them).")
         return None
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{notebook_name}.json"
     path.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+    for name, key in (shipped or {}).items():
+        weights.record_headline(name, notebook_name, key, values[key])
     print(f"Saved {path.relative_to(REPO_ROOT)}")
     return path
 

@@ -12,6 +12,7 @@ the metrics) runs on the model's device and returns CPU tensors, so notebook cod
 
 from __future__ import annotations
 
+import functools
 import math
 import signal
 import threading
@@ -75,8 +76,8 @@ def batch_indices(count: int, batch_size: int, generator: torch.Generator, shuff
 
 
 def train_one_epoch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor | None, recipe: Recipe,
-                    optimizer: torch.optim.Optimizer, scheduler, generator: torch.Generator, batch_size: int,
-                    stop: StopOnCtrlC) -> tuple[float, float]:
+                    optimizer: torch.optim.Optimizer, scheduler, generator: torch.Generator, stop: StopOnCtrlC,
+                    batch_size: int) -> tuple[float, float]:
     """One pass over the training set in shuffled batches: the loop every lesson trains with.
 
     Returns the loss averaged per example, and the top-1 accuracy in percent when ``labels`` are
@@ -149,6 +150,7 @@ def fit(
     history = saver.resume(model, optimizer, scheduler, generator) or History()
     if history.epochs:
         print(f"Resuming from {checkpoint}: {history.epochs} of {num_epochs} epochs already done.")
+    run_epoch = epoch_runner(model, images, train_labels, recipe, optimizer, scheduler, batch_size)
     best = BestWeights(recipe.keep_best)
     bar = ProgressBar(range(history.epochs, num_epochs), initial=history.epochs, total=num_epochs,
                       desc="epochs", disable=not progress)
@@ -156,8 +158,7 @@ def fit(
         for _ in bar:
             started = time.perf_counter()
             try:
-                loss, accuracy = train_one_epoch(model, images, train_labels, recipe, optimizer, scheduler, generator,
-                                                 batch_size, stop)
+                loss, accuracy = run_epoch(generator, stop)
             except TrainingDiverged as err:
                 raise TrainingDiverged(f"In epoch {history.epochs + 1}: {err}") from None
             if stop.requested:
@@ -224,15 +225,33 @@ def make_optimizer(model: nn.Module, lr: float, recipe: Recipe, num_epochs: int,
     # Adam's fused kernel: one launch per step instead of dozens, about 20 % faster on a GPU. On the
     # CPU its gain was within the machine's noise (benchmarks/step_time.py), and it would change
     # every stored lesson's numbers, so the CPU keeps the default.
+    cuda = device.type == "cuda"
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=recipe.weight_decay,
                                  decoupled_weight_decay=recipe.weight_decay > 0,
-                                 fused=True if device.type == "cuda" else None)
+                                 fused=True if cuda else None, capturable=cuda)
     warmup_steps = round(recipe.warmup_epochs * steps_per_epoch)
     if recipe.cosine:
         schedule = warmup_cosine(num_epochs * steps_per_epoch, warmup_steps)
     else:  # constant after the warm-up (if any)
         schedule = lambda step: min(1.0, (step + 1) / max(1, warmup_steps))  # noqa: E731
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    if cuda:  # a learning rate that lives on the GPU, so a recorded CUDA graph sees the schedule change it
+        for group in optimizer.param_groups:
+            group["lr"] = torch.tensor(group["lr"], device=device)
+    return optimizer, scheduler
+
+
+def epoch_runner(model: nn.Module, images: torch.Tensor, labels: torch.Tensor | None, recipe: Recipe,
+                 optimizer: torch.optim.Optimizer, scheduler, batch_size: int) -> Callable:
+    """``train_one_epoch`` with everything but the generator and Ctrl-C filled in; on CUDA, its CUDA-graph twin."""
+    if images.device.type == "cuda":
+        from .cuda_graphs import captured_epochs  # GPU only: the CPU path never imports it
+
+        captured = captured_epochs(model, images, labels, recipe, optimizer, scheduler, batch_size)
+        if captured is not None:
+            return captured
+    return functools.partial(train_one_epoch, model, images, labels, recipe, optimizer, scheduler,
+                             batch_size=batch_size)
 
 
 def run_identity(model: nn.Module, recipe: Recipe, num_epochs: int, batch_size: int, lr: float, seed: int,

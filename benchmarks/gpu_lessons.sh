@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# On a machine with a CUDA GPU: every lesson in quick mode under nbval (the device-correctness check),
+# On a machine with a CUDA GPU: lesson 1's training eager against CUDA graphs, every lesson in quick mode
+# under nbval (the device-correctness check),
 # a training checkpoint written on the GPU (tests/test_checkpoints.py loads it on the CPU), and, time
-# allowing, lesson 1 in full with its wall time. Writes summary.txt, lessons.log and the .pt files to $OUT.
+# allowing, lesson 1 in full with its wall time. Writes summary.txt, lessons.log, cuda_graphs.json
+# and gpu_run.pt to $OUT.
 #
 #   OUT=/tmp/gpu bash benchmarks/gpu_lessons.sh [data folder] [wheel folder]
 #
@@ -21,6 +23,9 @@ export AEHELPERS_DATA="$PWD/$DATA" MPLBACKEND=Agg PYTHONPATH="$PWD"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
 } >>"$summary" 2>&1
+
+# Lesson 1's training, eager against CUDA-graph steps (benchmarks/cuda_graphs.py).
+python3 benchmarks/cuda_graphs.py --out "$OUT/cuda_graphs.json" >>"$summary" 2>&1
 
 for nb in notebooks/0*.ipynb; do
   start=$(date +%s.%N)

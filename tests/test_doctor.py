@@ -319,3 +319,16 @@ def test_command_end_to_end_is_quick(mnist_root, tmp_path):
     summary = done.stdout.rstrip().splitlines()[-1]
     assert ("the lessons (FAIL)" in summary) if failed else ("ready for the lessons" in summary.lower()), summary
     assert seconds < 20, f"the doctor took {seconds:.1f} s"  # about 3 s here, most of it importing torch
+
+
+def test_a_missing_package_still_lets_the_doctor_run():
+    # seaborn blocked: `import aehelpers` must work (so the doctor can report), and a name that needs
+    # the missing package must say how to fix it.
+    code = (
+        "import sys; sys.modules['seaborn'] = None\n"
+        "import aehelpers as ae\n"
+        "try:\n    ae.show_reconstructions\nexcept ModuleNotFoundError as err:\n    print('MISSING', err)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "MISSING aehelpers needs seaborn" in done.stdout and "pip install -r requirements.txt" in done.stdout

@@ -1,0 +1,160 @@
+"""Shipped weights: a full run ships them, the switch loads them, and nothing is ever overwritten by a loaded run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+import torch
+
+import aehelpers as ae
+from aehelpers import checkpoints, results, weights
+from aehelpers.runtime import set_seed
+
+SMALL = dict(num_epochs=2, batch_size=64, lr=3e-3, progress=False, device="cpu")
+
+
+@pytest.fixture()
+def sandbox(tmp_path, monkeypatch):
+    """Weights, manifest, checkpoints and results in a temporary folder; a fresh record of loaded files."""
+    monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path / "weights")
+    monkeypatch.setattr(weights, "MANIFEST", tmp_path / "weights" / "manifest.json")
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_DIR", tmp_path / "checkpoints")
+    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path / "results")
+    monkeypatch.setattr(results, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(weights, "_loaded", set())
+    monkeypatch.delenv(weights.TRAINED_ENV, raising=False)
+    monkeypatch.delenv("AEHELPERS_QUICK", raising=False)
+    return tmp_path
+
+
+def new_model() -> ae.ConvAutoencoder:
+    set_seed(0)
+    return ae.ConvAutoencoder()
+
+
+def test_a_full_run_ships_its_weights_and_the_switch_loads_them(sandbox, tiny_images):
+    trained_model = new_model()
+    history = ae.train_or_load("01_demo", trained_model, tiny_images, tiny_images[:64], trained=False, **SMALL)
+    entry = weights.read_manifest()["01_demo"]
+    path = sandbox / "weights" / "01_demo.pt"
+    assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert entry["run"]["epochs"] == 2 and entry["model"] == "ConvAutoencoder" and entry["headline"] is None
+    torch.load(path, weights_only=True)  # plain tensors and numbers only
+
+    loaded_model = ae.ConvAutoencoder()
+    loaded = ae.train_or_load("01_demo", loaded_model, tiny_images, trained=True, **SMALL)
+    assert loaded.test_loss == history.test_loss  # the curves of the run that made the weights
+    assert all(torch.equal(a, b) for a, b in zip(trained_model.state_dict().values(), loaded_model.state_dict().values()))
+    assert next(loaded_model.parameters()).device.type == "cpu"
+
+
+def test_results_are_never_saved_by_a_run_that_loaded_weights(sandbox, tiny_images):
+    ae.train_or_load("01_demo", new_model(), tiny_images, trained=False, **SMALL)
+    assert ae.save_results("01_demo", {"test_mse": 0.5}, shipped={"01_demo": "test_mse"}) is not None
+    assert weights.read_manifest()["01_demo"]["headline"]["value"] == 0.5
+    stored = (sandbox / "results" / "01_demo.json").read_text()
+
+    ae.load_lesson_model("01_demo", ae.ConvAutoencoder())  # another lesson's model: an input, not a result
+    assert not weights.loaded_shipped_weights()
+    ae.train_or_load("01_demo", ae.ConvAutoencoder(), tiny_images, trained=True)
+    assert ae.save_results("01_demo", {"test_mse": 0.9}) is None
+    assert (sandbox / "results" / "01_demo.json").read_text() == stored
+
+
+def test_quick_mode_ships_nothing(sandbox, tiny_images, monkeypatch):
+    monkeypatch.setenv("AEHELPERS_QUICK", "1")
+    ae.train_or_load("01_demo", new_model(), tiny_images, trained=False, **SMALL)
+    assert not (sandbox / "weights" / "01_demo.pt").exists() and weights.read_manifest() == {}
+
+
+def test_missing_weights_say_how_to_get_them(sandbox):
+    with pytest.raises(FileNotFoundError, match="turn the trained-weights switch off"):
+        ae.train_or_load("01_missing", ae.ConvAutoencoder(), torch.zeros(1, 1, 28, 28), trained=True)
+
+
+def test_weights_of_another_model_are_refused(sandbox, tiny_images):
+    ae.train_or_load("01_demo", new_model(), tiny_images, trained=False, **SMALL)
+    with pytest.raises(ae.CheckpointError, match="different model"):
+        ae.train_or_load("01_demo", ae.DenoisingAutoencoder(), tiny_images, trained=True)
+
+
+def test_the_switch_and_the_environment_variable(monkeypatch):
+    monkeypatch.delenv(weights.TRAINED_ENV, raising=False)
+    assert not ae.use_trained_weights() and ae.use_trained_weights(True)
+    monkeypatch.setenv(weights.TRAINED_ENV, "1")
+    assert ae.use_trained_weights(False)
+
+
+# The shipped files themselves (weights/ in the repository).
+
+MANIFEST = json.loads(weights.MANIFEST.read_text()) if weights.MANIFEST.is_file() else {}
+
+
+def test_every_shipped_file_is_in_the_manifest_and_small():
+    files = sorted(p.name for p in weights.WEIGHTS_DIR.glob("*.pt")) if weights.WEIGHTS_DIR.is_dir() else []
+    assert files == sorted(e["file"].removeprefix("weights/") for e in MANIFEST.values())
+    assert sum((weights.WEIGHTS_DIR / f).stat().st_size for f in files) <= 10 * 2**20
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_shipped_file_matches_its_manifest_entry(name):
+    entry = MANIFEST[name]
+    path = weights.REPO_ROOT / entry["file"]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"], (
+        f"{entry['file']} changed since its full run wrote it: re-run {entry['lesson']} in full")
+    torch.load(path, weights_only=True)
+
+
+# The honesty test: each shipped model, loaded on the CPU and evaluated, gives the headline number stored
+# in notebooks/results/*.json, to the stored precision. How each headline is measured (as its lesson does):
+
+
+def mnist_test() -> torch.Tensor:
+    return ae.load_mnist(train=False).images
+
+
+def mse_on_test_set(model) -> float:
+    return ae.reconstruction_scores(model, mnist_test())["mse"]
+
+
+def denoised_psnr(model) -> float:
+    noise = ae.load_results("02_denoising_autoencoder")["noise_factor"]
+    clean = mnist_test()
+    noisy = ae.add_noise(clean, noise, torch.Generator().manual_seed(1))  # lesson 2's test noise
+    return ae.psnr_per_image(ae.predict(model, noisy), clean).mean().item()
+
+
+HEADLINES = {
+    "01_conv_autoencoder": (ae.ConvAutoencoder, mse_on_test_set),
+    "02_course_denoiser": (ae.DenoisingAutoencoder, denoised_psnr),
+    "02_skips": (lambda: ae.SkipDenoiser(width=16, skips=True), denoised_psnr),
+    "03_upsample_196": (lambda: ae.UpsampleAutoencoder(code_channels=4), mse_on_test_set),
+    "05_shortcut_k32": (lambda: ae.PCAShortcutAutoencoder(32), mse_on_test_set),
+    "05_shortcut_k196": (lambda: ae.PCAShortcutAutoencoder(196), mse_on_test_set),
+}
+
+
+def decimals(value: float) -> int:
+    text = repr(value)
+    return len(text.split(".")[1]) if "." in text and "e" not in text else 12
+
+
+WITH_HEADLINE = sorted(name for name, entry in MANIFEST.items() if entry.get("headline"))
+
+
+def test_every_headline_has_a_way_to_be_checked():
+    assert set(WITH_HEADLINE) <= set(HEADLINES), "add the new shipped model's measurement to HEADLINES"
+
+
+@pytest.mark.parametrize("name", WITH_HEADLINE)
+def test_shipped_weights_give_the_stored_headline(name):
+    entry = MANIFEST[name]
+    build, measure = HEADLINES[name]
+    headline = entry["headline"]
+    stored = json.loads((weights.REPO_ROOT / headline["results"]).read_text())[headline["key"]]
+    assert stored == headline["value"], f"{headline['results']} changed since {entry['file']} was shipped"
+    model = build()
+    weights.load_lesson_model(name, model)
+    assert round(measure(model), decimals(stored)) == stored
