@@ -87,8 +87,16 @@ def load_benchmark(name: str) -> dict | None:
 
 
 def lesson_table() -> str:
-    """The README's lessons table, in Markdown, built from the results files."""
-    lines = ["| lesson | what it teaches | full run (2-core CPU) | headline result |", "| --- | --- | --- | --- |"]
+    """The README's lessons table, in Markdown, built from the results files and the lesson-time benchmarks.
+
+    Columns: a full run's minutes on 2 CPU cores (from each lesson's results), a full run's minutes on a
+    GPU (``benchmarks/results/lesson_times_gpu.json``, blank where not measured) and the minutes with the
+    shipped trained weights (``benchmarks/results/lesson_times_trained.json``).
+    """
+    gpu = load_benchmark("lesson_times_gpu") or {"minutes": {}, "machine": "GPU"}
+    trained = load_benchmark("lesson_times_trained") or {"minutes": {}}
+    lines = [f"| lesson | what it teaches | full run (2-core CPU) | full run ({gpu['machine']}) | with trained weights "
+             "(2-core CPU) | headline result |", "| --- | --- | --- | --- | --- | --- |"]
     for name, (teaches, headline) in LESSONS.items():
         results = load_results(name)
         if results is None:
@@ -96,7 +104,9 @@ def lesson_table() -> str:
         else:
             run = f"{results['full_run_minutes']:.0f} min"
             result = headline.format(**results)
-        lines.append(f"| [`{name}`](notebooks/{name}.ipynb) | {teaches} | {run} | {result} |")
+        on_gpu = f"{gpu['minutes'][name]:.1f} min" if name in gpu["minutes"] else ""
+        with_weights = f"{trained['minutes'][name]:.1f} min" if name in trained["minutes"] else ""
+        lines.append(f"| [`{name}`](notebooks/{name}.ipynb) | {teaches} | {run} | {on_gpu} | {with_weights} | {result} |")
     return "\n".join(lines)
 
 

@@ -48,12 +48,10 @@ history = ae.fit(model, images, images[:128], num_epochs=2, batch_size=64, devic
 print("GPU checkpoint: after fit the model is on", next(model.parameters()).device, "test loss", history.test_loss[-1])
 PY
 
-# Lesson 1 in full, timed, if this machine's time allows (the results file is not brought back).
+# Lesson 1 in full, timed (benchmarks/lesson_times.py; this machine's copy of the results is not brought back).
 if [ "${FULL_LESSON1:-1}" = 1 ]; then
-  start=$(date +%s.%N)
-  timeout "${FULL_TIMEOUT:-330}" python3 -c "import nbclient, nbformat; nb = nbformat.read('notebooks/01_conv_autoencoder.ipynb', 4); nbclient.NotebookClient(nb, timeout=None, kernel_name='python3').execute()" >>"$log" 2>&1
-  rc=$?
-  echo "full run 01_conv_autoencoder: exit $rc, $(python3 -c "print(round($(date +%s.%N) - $start))") s" >>"$summary"
-  cp notebooks/results/01_conv_autoencoder.json "$OUT/full_01_results.json" 2>/dev/null
+  timeout "${FULL_TIMEOUT:-330}" python3 benchmarks/lesson_times.py --mode full --lessons 01_conv_autoencoder \
+    --out "$OUT/lesson_times_gpu.json" >>"$summary" 2>&1
+  echo "full run of lesson 1: exit $?" >>"$summary"
 fi
 cat "$summary"
