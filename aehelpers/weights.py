@@ -89,12 +89,15 @@ def _load(model: nn.Module, name: str) -> History:
     path = weights_path(name)
     if not path.is_file():
         raise FileNotFoundError(
-            f"No shipped weights {path}. Fix: turn the trained-weights switch off to train "
-            f"this model (unset {TRAINED_ENV}), or restore the file with git (`git checkout -- weights/`).")
+            f"No shipped weights {path}. Fix: run its lesson ({_lesson_of(name)}) in full, which ships it; or turn "
+            f"the trained-weights switch off to train it here (unset {TRAINED_ENV}); or restore the file with git "
+            "(`git checkout -- weights/`).")
     state = read_file(path)
     _check_signature(state["signature"], model, path)
     model.load_state_dict(state["model"])
-    model.cpu()
+    # as fit hands a model back: on the CPU, channels-last (the same layout gives the same numbers, and
+    # the CPU's convolutions run about 2.5x faster in it)
+    model.to("cpu", memory_format=torch.channels_last)
     history = History(**state["history"])
     print(f"Loaded the trained weights weights/{path.name} instead of training "
           f"({history.epochs} epochs, {history.seconds[-1] / 60:.1f} min of training in the run that made them).")

@@ -4,6 +4,7 @@ import functools
 import inspect
 import os
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -99,3 +100,21 @@ def test_saved_weights_load_onto_the_models_device(tmp_path):
     source = inspect.getsource(load_model)
     assert "map_location=device" in source
     assert next(load_model(ae.ConvAutoencoder(), path).parameters()).device.type == "cpu"
+
+
+GPU_RUN = Path(__file__).parent / "fixtures" / "gpu_run.pt"  # written on a CUDA GPU by benchmarks/gpu_lessons.sh
+
+
+@pytest.mark.skipif(not GPU_RUN.exists(), reason="no checkpoint from a GPU run stored yet")
+def test_a_checkpoint_written_on_a_gpu_loads_and_resumes_on_the_cpu(tiny_images, tmp_path):
+    model = ae.ConvAutoencoder()
+    load_model(model, GPU_RUN)  # the weights, mapped onto the CPU
+    assert next(model.parameters()).device.type == "cpu"
+    # The GPU run (fused, capturable Adam, learning rate on the GPU) continues here for a third epoch.
+    path = tmp_path / "gpu_run.pt"
+    path.write_bytes(GPU_RUN.read_bytes())
+    images = ae.load_mnist(True).images[:512]
+    set_seed(0)
+    history = fit(ae.ConvAutoencoder(), images, images[:128], num_epochs=3, batch_size=64, lr=1e-3, progress=False,
+                  device="cpu", checkpoint=path)
+    assert history.epochs == 3 and history.test_loss[-1] < history.test_loss[0]
