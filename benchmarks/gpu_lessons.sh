@@ -18,6 +18,7 @@ mkdir -p "$OUT"
 summary="$OUT/summary.txt"
 log="$OUT/lessons.log"
 python3 -m pip install --quiet --no-index --find-links "$WHEELS" nbval nbclient ipykernel ipywidgets >>"$log" 2>&1
+echo "wheels installed: exit $?" >>"$summary"
 export AEHELPERS_DATA="$PWD/$DATA" MPLBACKEND=Agg PYTHONPATH="$PWD"
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
@@ -29,7 +30,7 @@ python3 benchmarks/cuda_graphs.py --out "$OUT/cuda_graphs.json" >>"$summary" 2>&
 
 for nb in notebooks/0*.ipynb; do
   start=$(date +%s.%N)
-  AEHELPERS_QUICK=1 timeout 300 python3 -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
+  AEHELPERS_QUICK=1 timeout "${LESSON_TIMEOUT:-300}" python3 -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
     --nbval-cell-timeout=300 "$nb" -q >>"$log" 2>&1
   rc=$?
   echo "quick nbval $(basename "$nb"): exit $rc, $(python3 -c "print(round($(date +%s.%N) - $start))") s" >>"$summary"
