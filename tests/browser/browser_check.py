@@ -61,8 +61,9 @@ LAB_SETTINGS = {
 }
 
 # A cell "makes a figure" when it calls plt.subplots / plt.figure or an ae.show_* / plot_* / draw_*
-# helper, or assigns to fig / fig, ax / fig, axes: each of those must end with an image on show.
-MAKES_FIGURE = re.compile(r"\bplt\.(subplots|figure)\(|^\s*fig\w*\s*(,[^=\n]*)?=|\bae\.(show|plot|draw)_\w+\(", re.M)
+# helper (not ae.show_source, which shows code), or assigns to fig / fig, ax / fig, axes: each of
+# those must end with an image on show.
+MAKES_FIGURE = re.compile(r"\bplt\.(subplots|figure)\(|^\s*fig\w*\s*(,[^=\n]*)?=|\bae\.(show|plot|draw)_(?!source\b)\w+\(", re.M)
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 # What a widget shows when it could not be drawn: its raw repr, or ipywidgets' error text.
 BROKEN_WIDGET_TEXT = ("HBox(children", "Error displaying widget", "Loading widget")
