@@ -20,7 +20,12 @@ def is_quick() -> bool:
 
     Read each time (not once at import) so a test can switch it with ``monkeypatch``.
     """
-    return os.environ.get(QUICK_ENV, "").strip().lower() in _TRUE_WORDS
+    return env_flag(QUICK_ENV)
+
+
+def env_flag(name: str) -> bool:
+    """Whether the environment variable ``name`` is on: ``1``, ``true``, ``yes`` or ``on``, in any case."""
+    return os.environ.get(name, "").strip().lower() in _TRUE_WORDS
 
 
 def set_seed(seed: int = 0) -> None:

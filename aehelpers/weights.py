@@ -22,12 +22,11 @@ from torch import nn
 from .checkpoints import _atomic_save, _check_signature, checkpoint_path, describe_model, model_signature, read_file
 from .history import History
 from .paths import REPO_ROOT, WEIGHTS_DIR
-from .runtime import is_quick
+from .runtime import env_flag, is_quick
 from .training import fit
 
 TRAINED_ENV = "AEHELPERS_TRAINED_WEIGHTS"
 MANIFEST = WEIGHTS_DIR / "manifest.json"
-_TRUE_WORDS = {"1", "true", "yes", "on"}
 _loaded: set[str] = set()  # the shipped files this Python process loaded instead of training
 
 
@@ -37,7 +36,7 @@ def use_trained_weights(switch: bool = False) -> bool:
     ``switch`` is the lesson's own setting; ``AEHELPERS_TRAINED_WEIGHTS=1`` turns it on for every
     lesson at once (read each time, so a test can set it).
     """
-    return bool(switch) or os.environ.get(TRAINED_ENV, "").strip().lower() in _TRUE_WORDS
+    return bool(switch) or env_flag(TRAINED_ENV)
 
 
 def weights_path(name: str) -> Path:
