@@ -22,7 +22,7 @@ lab: setup
 test: setup
 	$(BIN)/ruff check .
 	AEHELPERS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=600 tests notebooks
+		--nbval-cell-timeout=600 tests notebooks --ignore=notebooks/exercises
 	$(MAKE) trained-test
 
 # Every lesson whose weights are shipped, in full but with AEHELPERS_TRAINED_WEIGHTS=1: nothing trains,
@@ -45,9 +45,10 @@ unit: setup
 readme: setup
 	$(BIN)/python -m aehelpers.update_readme
 
-# Re-run one notebook in full and store its outputs: make execute NB=notebooks/01_conv_autoencoder.ipynb
+# Re-run one notebook in full and store its outputs, results and shipped weights (the course's record):
+# make execute NB=notebooks/01_conv_autoencoder.ipynb
 execute: setup
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 \
+	AEHELPERS_RECORD_RUN=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 \
 		--ExecutePreprocessor.store_widget_state=True $(NB)
 	$(MAKE) readme
 
@@ -67,8 +68,9 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 browser-test: setup
 	$(BIN)/python -m pip install --quiet -r requirements-browser.txt
 	test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
-	$(BIN)/python tests/browser/browser_check.py notebooks/*.ipynb \
-		$(if $(wildcard $(README_SCREENSHOT)),,--readme-screenshot $(README_SCREENSHOT))
+	$(BIN)/python tests/browser/browser_check.py notebooks/*.ipynb $(wildcard notebooks/solutions/*.ipynb) \
+		$(if $(wildcard $(README_SCREENSHOT)),,--readme-screenshot $(README_SCREENSHOT)) \
+		$(if $(wildcard notebooks/exercises/*.ipynb),--open-only $(wildcard notebooks/exercises/*.ipynb))
 	AEHELPERS_BROWSER=1 $(BIN)/python -m pytest tests/browser -q
 
 # The course as a static, offline site: Jupyter Book 1 from the notebooks' stored outputs, nothing

@@ -9,6 +9,7 @@
 """
 
 try:
+    from . import checks as checks  # ae.checks: the self-checks of the exercise notebooks
     from .checkpoints import CheckpointError, checkpoint_path, load_history, load_model, save_model
     from .data import (
         DATA_ENV, DataError, ImageSet, add_noise, data_root, flower_names, flowers_to_float, load_flowers, load_mnist,
@@ -31,7 +32,7 @@ try:
     from .runtime import get_device, is_quick, set_seed
     from .source import show_source
     from .training import Recipe, TrainingDiverged, fit, train_one_epoch
-    from .weights import load_lesson_model, train_or_load, use_trained_weights
+    from .weights import load_lesson_model, train_or_load, train_or_load_history, use_trained_weights
 except ModuleNotFoundError as _missing:
     # A package is missing: `import aehelpers` still works, so `python -m aehelpers.doctor` can run and
     # say what is wrong; using any name that did not import raises the error with the fix.
@@ -55,5 +56,5 @@ __all__ = [
     "PCA", "fit_pca", "PALETTE", "plot_classifier_history", "plot_history", "set_style", "show_image_rows",
     "show_reconstructions", "show_zoomed", "load_benchmark", "load_results", "save_results", "get_device", "is_quick",
     "set_seed", "show_source", "Recipe", "TrainingDiverged", "fit", "train_one_epoch", "load_lesson_model",
-    "train_or_load", "use_trained_weights",
+    "train_or_load", "train_or_load_history", "use_trained_weights",
 ]

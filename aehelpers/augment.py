@@ -5,7 +5,7 @@ it a new random crop, mirror image and colour shift of every flower in every epo
 harder, so it has to learn what a species looks like instead. Each batch is transformed at once
 with one affine sampling grid per image, so augmentation costs little next to the model.
 
-Defined in lesson 4 (``notebooks/04_flowers_classifier.ipynb``).
+Defined in lessons 4a and 4b (``notebooks/04a_flowers_course_classifiers.ipynb``, ``04b_flowers_residual_classifier.ipynb``).
 """
 
 from __future__ import annotations

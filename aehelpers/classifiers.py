@@ -5,7 +5,7 @@ encoder whose code keeps what describes an image; a small classifier on top of t
 fine-tuned with the labels. The course's models are rebuilt here layer by layer, with one bug
 fixed (its upsampling layer cut the gradient, see :class:`CourseFlowerAutoencoder`).
 
-Defined in lesson 4 (``notebooks/04_flowers_classifier.ipynb``).
+Defined in lessons 4a and 4b (``notebooks/04a_flowers_course_classifiers.ipynb``, ``04b_flowers_residual_classifier.ipynb``).
 """
 
 from __future__ import annotations

@@ -326,7 +326,7 @@ def load_flowers(split: str, size: int = 100, root: str | Path | None = None, do
     decoded once, never in a training loop. The images stay uint8 (a quarter of float32's memory);
     :func:`flowers_to_float` turns a batch into the [-1, 1] floats the models take.
 
-    Defined in lesson 4 (``notebooks/04_flowers_classifier.ipynb``).
+    Defined in lesson 4a (``notebooks/04a_flowers_course_classifiers.ipynb``).
     """
     if split not in FLOWERS_SPLITS:
         raise ValueError(f"split must be one of {sorted(FLOWERS_SPLITS)}, got {split!r}.")

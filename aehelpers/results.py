@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .paths import BENCHMARK_DIR, README, REPO_ROOT, RESULTS_DIR
-from .runtime import is_quick
+from .runtime import RECORD_ENV, is_quick, is_recording_run
 
 # What the README's table says about each lesson: its title, and how to word the headline
 # from the lesson's results file. A lesson whose file is missing shows "not run yet".
@@ -34,11 +34,15 @@ LESSONS: dict[str, tuple[str, str]] = {
         "196-value code: test MSE {transpose_test_mse:.4f} (transpose) vs {upsample_test_mse:.4f} (upsample); "
         "checkerboard score {transpose_checkerboard_score:.2f} vs {upsample_checkerboard_score:.2f}",
     ),
-    "04_flowers_classifier": (
-        "Autoencoder-based classifier for Oxford Flowers-102: the course's four variants, its bugs, and a residual model",
-        "top-1 on the 6,149 test images: course variants {course_base_top1:.2f}% (base) to {course_best_top1:.2f}% "
-        "(best, reduced schedule); residual autoencoder classifier **{best_top1:.2f}%** "
-        "({best_top1_without_flips:.2f}% without test-time flips)",
+    "04a_flowers_course_classifiers": (
+        "The course's autoencoder-based classifiers for Oxford Flowers-102: its four variants, its bug, overfitting",
+        "top-1 on the 6,149 test images (reduced schedule): {course_base_top1:.2f}% (base) to "
+        "{course_best_top1:.2f}% (best variant)",
+    ),
+    "04b_flowers_residual_classifier": (
+        "Beyond the course: a residual autoencoder classifier; augmentation, label smoothing, pretraining, an ablation",
+        "top-1 on the 6,149 test images: **{best_top1:.2f}%** ({best_top1_without_flips:.2f}% without test-time flips), "
+        "{final_epochs} epochs at {image_size} px",
     ),
     "05_autoencoder_vs_pca": (
         "PCA as the best linear autoencoder; a convolutional autoencoder with a dense bottleneck only ties it, "
@@ -51,7 +55,11 @@ LESSONS: dict[str, tuple[str, str]] = {
 
 
 def save_results(notebook_name: str, values: dict, shipped: dict[str, str] | None = None) -> Path | None:
-    """Write a lesson's headline numbers as JSON; only a full training run does (never quick mode or shipped weights).
+    """Write a lesson's headline numbers as JSON: only a full run marked as the course's record does.
+
+    Never in quick mode, after loading shipped weights, or without ``AEHELPERS_RECORD_RUN=1`` (see
+    ``runtime.is_recording_run``): a learner's own run leaves the files in git alone.
+
 
     ``shipped`` maps a shipped weights file (``weights/<name>.pt``) to the key of the number it gives,
     so the manifest records it and ``tests/test_weights.py`` can check it.
@@ -64,6 +72,10 @@ def save_results(notebook_name: str, values: dict, shipped: dict[str, str] | Non
     if weights.loaded_shipped_weights():
         print(f"Trained weights were loaded, not trained: results not saved (the stored {notebook_name}.json is from "
               "the full run that made them).")
+        return None
+    if not is_recording_run():
+        print(f"Your run: results not saved (the stored {notebook_name}.json is the course's record; a maintainer's "
+              f"full run sets {RECORD_ENV}=1, as `make execute` does, to renew it).")
         return None
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{notebook_name}.json"

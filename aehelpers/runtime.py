@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 QUICK_ENV = "AEHELPERS_QUICK"
+RECORD_ENV = "AEHELPERS_RECORD_RUN"
 _TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
@@ -21,6 +22,15 @@ def is_quick() -> bool:
     Read each time (not once at import) so a test can switch it with ``monkeypatch``.
     """
     return env_flag(QUICK_ENV)
+
+
+def is_recording_run() -> bool:
+    """True when ``AEHELPERS_RECORD_RUN`` marks a full run as the course's record (``make execute`` sets it).
+
+    Only such a run writes ``notebooks/results/*.json``, ``weights/`` and ``weights/curves/``. Why: a
+    learner's own full run must not overwrite the files in git that the tests check against each other.
+    """
+    return env_flag(RECORD_ENV)
 
 
 def env_flag(name: str) -> bool:

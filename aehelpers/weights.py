@@ -22,7 +22,7 @@ from torch import nn
 from .checkpoints import _atomic_save, _check_signature, checkpoint_path, describe_model, model_signature, read_file
 from .history import History
 from .paths import REPO_ROOT, WEIGHTS_DIR
-from .runtime import env_flag, is_quick
+from .runtime import env_flag, is_quick, is_recording_run
 from .training import fit
 
 TRAINED_ENV = "AEHELPERS_TRAINED_WEIGHTS"
@@ -53,15 +53,52 @@ def train_or_load(name: str, model: nn.Module, train_images: torch.Tensor, test_
                   *, trained: bool, **fit_settings) -> History:
     """``fit`` the model (resuming ``checkpoints/<name>.pt``), or with ``trained=True`` load ``weights/<name>.pt``.
 
-    A full training run (not quick mode, not interrupted) then ships its weights: it writes
-    ``weights/<name>.pt`` and the file's manifest entry. Returns the history of the run that
+    A recording full run (``AEHELPERS_RECORD_RUN=1``, as ``make execute`` sets; not quick mode, not
+    interrupted) then ships its weights: it writes ``weights/<name>.pt`` and the file's manifest entry. Returns the history of the run that
     trained the weights, so the lesson's curves look the same either way.
     """
     if trained:
         return load_trained(model, name)
     history = fit(model, train_images, test_images, checkpoint=checkpoint_path(name), **fit_settings)
-    if not is_quick() and not history.interrupted:
+    if _records(history):
         ship_weights(model, name, history)
+    return history
+
+
+def _records(history: History) -> bool:
+    """Whether this training run writes to ``weights/``: a complete full run that is the course's record."""
+    return not is_quick() and not history.interrupted and is_recording_run()
+
+
+def curves_path(name: str) -> Path:
+    """Where the learning curves of an unshipped model live: ``weights/curves/<name>.json``."""
+    return WEIGHTS_DIR / "curves" / f"{name}.json"
+
+
+def train_or_load_history(name: str, model: nn.Module, train_images: torch.Tensor,
+                          test_images: torch.Tensor | None = None, *, trained: bool, **fit_settings) -> History:
+    """Like :func:`train_or_load` for a model whose weights are not shipped, only its learning curves.
+
+    With ``trained=True`` the model is left untouched (untrained) and the history of the full run that
+    trained it comes back from ``weights/curves/<name>.json``. Why: lesson 4b's ablation trains four
+    classifiers of 1.3 MB each only to compare their curves; shipping them would break the course's
+    10 MB budget, while the curves take a few kilobytes.
+    """
+    path = curves_path(name)
+    if trained:
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"No stored learning curves {path}. Fix: run its lesson ({_lesson_of(name)}) in full, which stores "
+                f"them; or turn the trained-weights switch off to train here (unset {TRAINED_ENV}).")
+        history = History(**json.loads(path.read_text()))
+        _loaded.add(name)
+        print(f"Loaded the learning curves weights/curves/{path.name} of the full run instead of training "
+              f"({history.epochs} epochs); this model's weights are not shipped, so it stays untrained.")
+        return history
+    history = fit(model, train_images, test_images, checkpoint=checkpoint_path(name), **fit_settings)
+    if _records(history):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(history.as_dict()) + "\n")
     return history
 
 
@@ -172,8 +209,10 @@ def record_headline(name: str, results_file: str, key: str, value: float) -> Non
 
 
 def _lesson_of(name: str) -> str:
-    matches = sorted((REPO_ROOT / "notebooks").glob(f"{name[:2]}_*.ipynb"))
-    return matches[0].stem if matches else name[:2]
+    """The lesson a weights name belongs to, from its prefix: ``04b_residual_classifier`` -> ``04b_...``."""
+    prefix = name.split("_", 1)[0]
+    matches = sorted((REPO_ROOT / "notebooks").glob(f"{prefix}_*.ipynb"))
+    return matches[0].stem if matches else prefix
 
 
 def lessons_with_weights() -> list[str]:

@@ -48,6 +48,7 @@ def main() -> None:
         os.environ["AEHELPERS_TRAINED_WEIGHTS"] = "1"
     else:
         os.environ.pop("AEHELPERS_TRAINED_WEIGHTS", None)
+        os.environ["AEHELPERS_RECORD_RUN"] = "1"  # a full run here renews the lesson's record, as `make execute` does
     os.environ.pop("AEHELPERS_QUICK", None)
     if not args.lessons:
         from aehelpers.weights import lessons_with_weights
@@ -58,6 +59,10 @@ def main() -> None:
         minutes[name] = round(run_lesson(name) / 60, 2)
         print(f"{name}: {minutes[name]:.2f} min ({args.mode})", flush=True)
     out = args.out or ROOT / "benchmarks" / "results" / f"lesson_times_{args.mode}.json"
+    # Timing some lessons keeps the other lessons' times measured on the same machine; drops the rest.
+    previous = json.loads(out.read_text()) if out.is_file() else {}
+    if previous.get("machine") == machine():
+        minutes = {**previous.get("minutes", {}), **minutes}
     out.write_text(json.dumps({"mode": args.mode, "machine": machine(), "torch": torch.__version__,
                                "minutes": minutes}, indent=1) + "\n")
     print(f"wrote {out}")

@@ -20,6 +20,7 @@ def test_quick_mode_never_overwrites_a_full_run(results_dir, monkeypatch):
 
 def test_full_run_results_fill_the_readme_table(results_dir, monkeypatch, tmp_path):
     monkeypatch.delenv("AEHELPERS_QUICK", raising=False)
+    monkeypatch.setenv("AEHELPERS_RECORD_RUN", "1")
     values = {"test_mse": 0.00812, "test_psnr": 21.34, "epochs": 30, "full_run_minutes": 6.2}
     path = results.save_results("01_conv_autoencoder", values)
     assert json.loads(path.read_text()) == values

@@ -26,6 +26,7 @@ def sandbox(tmp_path, monkeypatch):
     monkeypatch.setattr(weights, "_loaded", set())
     monkeypatch.delenv(weights.TRAINED_ENV, raising=False)
     monkeypatch.delenv("AEHELPERS_QUICK", raising=False)
+    monkeypatch.setenv("AEHELPERS_RECORD_RUN", "1")  # a maintainer's full run; a learner's is tested below
     return tmp_path
 
 
@@ -63,6 +64,14 @@ def test_results_are_never_saved_by_a_run_that_loaded_weights(sandbox, tiny_imag
     assert (sandbox / "results" / "01_demo.json").read_text() == stored
 
 
+def test_a_learners_full_run_writes_nothing_to_git(sandbox, tiny_images, monkeypatch):
+    monkeypatch.delenv("AEHELPERS_RECORD_RUN")
+    ae.train_or_load("01_demo", new_model(), tiny_images, tiny_images[:64], trained=False, **SMALL)
+    ae.train_or_load_history("04b_demo", new_model(), tiny_images, trained=False, **SMALL)
+    assert ae.save_results("01_demo", {"test_mse": 0.5}) is None
+    assert not (sandbox / "weights").exists() and not (sandbox / "results").exists()
+
+
 def test_quick_mode_ships_nothing(sandbox, tiny_images, monkeypatch):
     monkeypatch.setenv("AEHELPERS_QUICK", "1")
     ae.train_or_load("01_demo", new_model(), tiny_images, trained=False, **SMALL)
@@ -78,6 +87,23 @@ def test_weights_of_another_model_are_refused(sandbox, tiny_images):
     ae.train_or_load("01_demo", new_model(), tiny_images, trained=False, **SMALL)
     with pytest.raises(ae.CheckpointError, match="different model"):
         ae.train_or_load("01_demo", ae.DenoisingAutoencoder(), tiny_images, trained=True)
+
+
+def test_unshipped_models_keep_their_curves_and_the_switch_loads_only_those(sandbox, tiny_images):
+    history = ae.train_or_load_history("04b_demo", new_model(), tiny_images, tiny_images[:64], trained=False, **SMALL)
+    assert not (sandbox / "weights" / "04b_demo.pt").exists() and weights.read_manifest() == {}
+
+    untouched = ae.ConvAutoencoder()
+    before = [t.clone() for t in untouched.state_dict().values()]
+    loaded = ae.train_or_load_history("04b_demo", untouched, tiny_images, trained=True)
+    assert loaded.test_loss == history.test_loss and loaded.epochs == 2
+    assert all(torch.equal(a, b) for a, b in zip(before, untouched.state_dict().values()))  # still untrained
+    assert ae.save_results("04b_demo", {"x": 1}) is None  # a run that loaded curves trained nothing: saves nothing
+
+
+def test_missing_curves_say_how_to_get_them(sandbox):
+    with pytest.raises(FileNotFoundError, match="No stored learning curves .*turn the trained-weights switch off"):
+        ae.train_or_load_history("04b_missing", ae.ConvAutoencoder(), torch.zeros(1, 1, 28, 28), trained=True)
 
 
 def test_the_switch_and_the_environment_variable(monkeypatch):
@@ -135,6 +161,43 @@ HEADLINES = {
     "05_shortcut_k32": (lambda: ae.PCAShortcutAutoencoder(32), mse_on_test_set),
     "05_shortcut_k196": (lambda: ae.PCAShortcutAutoencoder(196), mse_on_test_set),
 }
+
+
+def flowers_64(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    from aehelpers.augment import resize_for_eval
+
+    images = ae.load_flowers(split, size=80)  # lesson 4b's images: 80 px, resized whole to 64 for testing
+    return resize_for_eval(images.images, 64), images.labels
+
+
+def flowers_top1(model) -> float:
+    from aehelpers.classifiers import predict_logits
+
+    images, labels = flowers_64("test")
+    return ae.top1_accuracy(predict_logits(model, images), labels).item()
+
+
+def flowers_reconstruction_mse(model) -> float:
+    images = flowers_64("val")[0][:255]
+    return ae.evaluate(model, images, images)
+
+
+def residual_autoencoder():
+    from aehelpers.classifiers import ResidualAutoencoder
+
+    return ResidualAutoencoder((16, 32, 64, 128), 64)
+
+
+def residual_classifier():
+    from aehelpers.classifiers import EncoderClassifier, PooledHead
+
+    return EncoderClassifier(residual_autoencoder(), PooledHead(128))
+
+
+HEADLINES.update({
+    "04b_residual_autoencoder": (residual_autoencoder, flowers_reconstruction_mse),
+    "04b_residual_classifier": (residual_classifier, flowers_top1),
+})
 
 
 def decimals(value: float) -> int:

@@ -20,7 +20,7 @@ PAGES = {
     "clean": LESSON(1, "conv_autoencoder"),
     "missing image": LESSON(2, "denoising_autoencoder"),
     "raw widget": LESSON(3, "upsampling_autoencoder"),
-    "lost figure": LESSON(4, "flowers_classifier"),
+    "lost figure": "notebooks/04a_flowers_course_classifiers.html",
     "no mathjax": LESSON(5, "autoencoder_vs_pca"),
     "broken link": "intro.html",
     "outside request": "api.html",
@@ -92,7 +92,7 @@ def test_raw_widget_is_named(planted: dict) -> None:
 
 
 def test_lost_figure_is_counted(planted: dict) -> None:
-    assert (f"{PAGES['lost figure']}: shows 6 figures, but notebooks/04_flowers_classifier.ipynb stores 7 images"
+    assert (f"{PAGES['lost figure']}: shows 3 figures, but notebooks/04a_flowers_course_classifiers.ipynb stores 4 images"
             in _problems_of(planted, "lost figure"))
 
 

@@ -1,6 +1,6 @@
 """Every lesson as a learner sees it: JupyterLab in a real (headless) browser.
 
-    python tests/browser/browser_check.py notebooks/*.ipynb [--screenshots DIR]
+    python tests/browser/browser_check.py notebooks/*.ipynb [--screenshots DIR] [--open-only notebooks/exercises/*.ipynb]
 
 ``make test`` runs the notebooks with nbval, which never draws anything: a progress bar that shows
 up as ``HBox(children=...)``, a figure that never appears or a red stderr box would all pass there.
@@ -434,8 +434,11 @@ def _screenshot(page, panel, scroll_script: str, path: Path) -> None:
 
 
 def check_one(page, name: str, screenshot: Path, run_timeout: float, log=print,
-              stored_screenshot: Path | None = None) -> list[str]:
+              stored_screenshot: Path | None = None, run: bool = True) -> list[str]:
     """Open one notebook, judge its stored view, run it all, judge the result, take a screenshot.
+
+    ``run=False`` only opens and judges the stored view (an exercise notebook, whose untouched run
+    stops at its first TODO by design; tests/test_exercise_notebooks.py checks that stop).
 
     ``stored_screenshot``: where to save the notebook as first opened (its stored outputs), taken
     before anything runs; why before: after Run All a quick run has replaced every stored figure.
@@ -450,6 +453,10 @@ def check_one(page, name: str, screenshot: Path, run_timeout: float, log=print,
             problems.append("as opened: the stored outputs were not all drawn within 30 s")
         if stored_screenshot is not None:
             _screenshot(page, panel, SCROLL_TO_STORED_TRAINING_JS, stored_screenshot)
+        if not run:
+            log(f"{name}: opened (not run)")
+            _screenshot(page, panel, SCROLL_TO_RESULTS_JS, screenshot)
+            return problems
 
         run_started = time.monotonic()
         panel.evaluate(RUN_ALL_JS)
@@ -471,8 +478,11 @@ def stored_screenshot_path(screenshot_dir: Path, notebook: Path) -> Path:
 
 
 def check_notebooks(notebooks: list[Path], screenshot_dir: Path = DEFAULT_SCREENSHOTS,
-                    run_timeout: float = 300, log=print, stored_view_of: Path | None = None) -> dict[str, list[str]]:
+                    run_timeout: float = 300, log=print, stored_view_of: Path | None = None,
+                    open_only: list[Path] = ()) -> dict[str, list[str]]:
     """Check each notebook in JupyterLab; its file name -> its problems (empty: all good).
+
+    The ``open_only`` notebooks are opened and their stored view judged, but not run.
 
     Screenshots go to ``screenshot_dir/<notebook name>.png``; for ``stored_view_of`` (one of
     ``notebooks``) also one as first opened, to ``stored_screenshot_path(screenshot_dir, notebook)``.
@@ -481,18 +491,18 @@ def check_notebooks(notebooks: list[Path], screenshot_dir: Path = DEFAULT_SCREEN
         scratch = Path(temporary)
         workdir = scratch / "notebooks"  # copies: autosave must not rewrite the committed notebooks
         workdir.mkdir()
-        for notebook in notebooks:
+        for notebook in [*notebooks, *open_only]:
             shutil.copy(notebook, workdir / notebook.name)
         environment = isolated_environment(scratch)
         write_lab_settings(environment)
 
         report = {}
         with running_lab(workdir, scratch, environment) as server, lab_page(server, scratch, environment) as page:
-            for notebook in notebooks:
+            for notebook in [*notebooks, *open_only]:
                 started = time.monotonic()
                 stored = stored_screenshot_path(screenshot_dir, notebook) if notebook == stored_view_of else None
                 problems = check_one(page, notebook.name, screenshot_dir / f"{notebook.stem}.png", run_timeout, log,
-                                     stored_screenshot=stored)
+                                     stored_screenshot=stored, run=notebook not in open_only)
                 report[notebook.name] = [f"{notebook.name}, {problem}" for problem in problems]
                 verdict = "ok" if not problems else "FAILED"
                 log(f"{notebook.name}: {verdict} ({time.monotonic() - started:.0f} s in all)")
@@ -518,13 +528,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="also save the first notebook as first opened (its stored full-run outputs, "
                              "before anything runs) here, under 300 KB")
     parser.add_argument("--timeout", type=float, default=300, help="seconds allowed for running one notebook")
+    parser.add_argument("--open-only", nargs="*", type=Path, default=[],
+                        help="notebooks to open and judge as stored, without running them (the exercises)")
     args = parser.parse_args(argv)
 
     if not os.environ.get("AEHELPERS_DATA"):
         print("warning: AEHELPERS_DATA is not set; the lessons will look for data in the default place")
     started = time.monotonic()
     readme_notebook = args.notebooks[0] if args.readme_screenshot else None
-    report = check_notebooks(args.notebooks, args.screenshots, args.timeout, stored_view_of=readme_notebook)
+    report = check_notebooks(args.notebooks, args.screenshots, args.timeout, stored_view_of=readme_notebook,
+                             open_only=args.open_only)
     problems = [problem for notebook_problems in report.values() for problem in notebook_problems]
     for problem in problems:
         print(f"  - {problem}")

@@ -1,0 +1,587 @@
+"""The exercises' self-checks (aehelpers/checks.py): each accepts the solution and rejects a typical mistake
+with a message that names it. Tiny models and tensors only, no data and no training: the file runs in seconds."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import aehelpers as ae
+from aehelpers import checks
+from aehelpers.checks import CheckFailed, ExerciseNotDone
+
+
+@pytest.fixture(autouse=True)
+def full_mode(monkeypatch):
+    """Every test starts in full mode; the quick-mode tests switch it on themselves."""
+    monkeypatch.delenv("AEHELPERS_QUICK", raising=False)
+
+
+class Code8(ae.Autoencoder):
+    """The solution of lesson 1's exercise 2: lesson 1's model with an 8x7x7 code."""
+
+    def __init__(self, code_channels: int = 8, sigmoid: bool = True) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                     nn.Conv2d(16, code_channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+        self.decoder = nn.Sequential(nn.ConvTranspose2d(code_channels, 16, 2, stride=2), nn.ReLU(),
+                                     nn.ConvTranspose2d(16, 1, 2, stride=2), *([nn.Sigmoid()] if sigmoid else []))
+
+
+class NotDone(ae.Autoencoder):
+    """An untouched exercise class: its layers are still `...`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = ...
+        self.decoder = ...
+
+
+def upsample_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    """The solution of lesson 3's exercise 2."""
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                         nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.ReLU())
+
+
+# The exceptions
+
+
+def test_exceptions_show_only_their_message():
+    err = ExerciseNotDone("Exercise 1 is not done yet: fill in `padding`.")
+    assert str(err) == "Exercise 1 is not done yet: fill in `padding`."
+    assert err._render_traceback_() == ["ExerciseNotDone: Exercise 1 is not done yet: fill in `padding`."]
+    assert CheckFailed("line one\nline two")._render_traceback_() == ["CheckFailed: line one", "line two"]
+
+
+@pytest.mark.parametrize("placeholder", [..., None])
+def test_require_names_the_placeholder_to_fill_in(placeholder):
+    with pytest.raises(ExerciseNotDone, match=r"Exercise 3 is not done yet: fill in `lr` in the cell above"):
+        checks.require("Exercise 3", batch_size=16, lr=placeholder)
+    checks.require("Exercise 3", batch_size=16, lr=0.002)
+
+
+def test_check_shape_says_both_shapes():
+    with pytest.raises(CheckFailed, match=r"the code has shape \(2, 4, 7, 7\); expected \(2, 8, 7, 7\)"):
+        checks.check_shape("Exercise 2", "the code", torch.zeros(2, 4, 7, 7), (2, 8, 7, 7))
+    with pytest.raises(CheckFailed, match="got a list"):
+        checks.check_shape("Exercise 2", "the code", [1, 2], (2,))
+
+
+def test_check_in_range_gives_the_range_and_uses_quick_range(monkeypatch, capsys):
+    with pytest.raises(CheckFailed, match="test_mse is 0.5, outside the expected range 0.003 to 0.03"):
+        checks.check_in_range("Exercise 3", "test_mse", 0.5, 0.003, 0.03, quick_range=(0.003, 0.2))
+    assert checks.check_in_range("Exercise 3", "test_mse", 0.01, 0.003, 0.03)
+    with pytest.raises(CheckFailed, match="should be a number"):
+        checks.check_in_range("Exercise 3", "test_mse", "0.01", 0.003, 0.03)
+    monkeypatch.setenv("AEHELPERS_QUICK", "1")
+    assert checks.check_in_range("Exercise 3", "test_mse", 0.1, 0.003, 0.03, quick_range=(0.003, 0.2))
+    with pytest.raises(CheckFailed, match="range in quick mode 0.003 to 0.2"):
+        checks.check_in_range("Exercise 3", "test_mse", 0.5, 0.003, 0.03, quick_range=(0.003, 0.2))
+    assert not checks.check_in_range("Exercise 3", "test_mse", 0.5, 0.003, 0.03)
+    assert "skipped the range check of test_mse" in capsys.readouterr().out
+
+
+# Lesson 1
+
+
+def test_l01_padding(capsys):
+    with pytest.raises(ExerciseNotDone, match="fill in `padding`"):
+        checks.l01_padding(...)
+    with pytest.raises(CheckFailed, match=r"with padding 1 a 5x5 convolution turns 28x28 into 26x26"):
+        checks.l01_padding(1)
+    with pytest.raises(CheckFailed, match="whole number"):
+        checks.l01_padding(2.0)
+    checks.l01_padding(2)
+    assert capsys.readouterr().out.startswith("✓ padding 2")
+
+
+def test_l01_code8_model():
+    assert checks.L01_CODE8_PARAMETERS == 1913
+    with pytest.raises(ExerciseNotDone, match="fill in `encoder`"):
+        checks.l01_code8_model(NotDone(), ...)
+    with pytest.raises(CheckFailed, match=r"the code of 2 digits has shape \(2, 4, 7, 7\); expected \(2, 8, 7, 7\)"):
+        checks.l01_code8_model(ae.ConvAutoencoder(), 1077)
+    with pytest.raises(CheckFailed, match="end the decoder with nn.Sigmoid"):
+        model = Code8(sigmoid=False)
+        nn.init.constant_(model.decoder[2].bias, 5.0)  # outputs far above 1
+        checks.l01_code8_model(model, 1913)
+    with pytest.raises(ExerciseNotDone, match="fill in `predicted_parameters`"):
+        checks.l01_code8_model(Code8(), ...)
+    with pytest.raises(CheckFailed, match="you predicted 1077 parameters; the model has 1,913"):
+        checks.l01_code8_model(Code8(), 1077)
+    checks.l01_code8_model(Code8(), 1913)
+
+
+def test_l01_code8_model_names_a_layer_that_does_not_fit():
+    model = Code8()
+    model.decoder[0] = nn.ConvTranspose2d(4, 16, 2, stride=2)  # forgot to change the decoder's channels
+    with pytest.raises(CheckFailed, match="did not go through the model"):
+        checks.l01_code8_model(model, 1913)
+
+
+def test_l01_code8_trained():
+    with pytest.raises(ExerciseNotDone, match="fill in `test_mse`"):
+        checks.l01_code8_trained(..., 0.3)
+    with pytest.raises(CheckFailed, match="not below the untrained"):
+        checks.l01_code8_trained(0.31, 0.3)
+    with pytest.raises(CheckFailed, match="outside the expected range 0.003 to 0.03"):
+        checks.l01_code8_trained(0.1, 0.3)  # a quick-mode-sized result in a full run
+    checks.l01_code8_trained(0.009, 0.3)
+
+
+def test_l01_guess_and_batch_sizes(monkeypatch, capsys):
+    choices = ("16", "256", "same")
+    with pytest.raises(ExerciseNotDone, match="fill in `my_guess`"):
+        checks.l01_guess(..., choices)
+    with pytest.raises(CheckFailed, match="write one of '16', '256', 'same'"):
+        checks.l01_guess(16, choices)
+    checks.l01_guess("256", choices)
+    with pytest.raises(ExerciseNotDone, match="fill in `mse_256`"):
+        checks.l01_batch_sizes(0.01, ..., "256")
+    with pytest.raises(CheckFailed, match="batch 256 ended lower"):
+        checks.l01_batch_sizes(0.03, 0.01, "256")  # the two results swapped
+    capsys.readouterr()
+    checks.l01_batch_sizes(0.012, 0.03, "256")
+    assert "you guessed '256'" in capsys.readouterr().out
+    monkeypatch.setenv("AEHELPERS_QUICK", "1")
+    checks.l01_batch_sizes(0.05, 0.15, "16")
+    assert "as you guessed" in capsys.readouterr().out
+
+
+def test_l01_mean_codes_and_typical_digits():
+    torch.manual_seed(0)
+    model = ae.ConvAutoencoder().eval()
+    images, labels = torch.rand(40, 1, 28, 28), torch.arange(40) % 10
+    with torch.no_grad():
+        codes = model.encode(images)
+    solution = torch.stack([codes[labels == digit].mean(dim=0) for digit in range(10)])
+    with pytest.raises(ExerciseNotDone, match="fill in `mean_codes`"):
+        checks.l01_mean_codes(..., model, images, labels)
+    with pytest.raises(CheckFailed, match=r"`mean_codes` has shape \(4, 7, 7\); expected \(10, 4, 7, 7\)"):
+        checks.l01_mean_codes(codes.mean(dim=0), model, images, labels)  # averaged over every digit at once
+    with pytest.raises(CheckFailed, match="row 0 of `mean_codes` is not the average code of the test 0s"):
+        checks.l01_mean_codes(solution.flip(0), model, images, labels)  # digits in the wrong order
+    checks.l01_mean_codes(solution, model, images, labels)
+    with torch.no_grad():
+        typical = model.decode(solution)
+        wrong = torch.stack([images[labels == digit].mean(dim=0) for digit in range(10)])  # averaged images
+    with pytest.raises(CheckFailed, match="do not average the images"):
+        checks.l01_typical_digits(wrong, solution, model)
+    checks.l01_typical_digits(typical, solution, model)
+
+
+# Lesson 3
+
+
+def test_transpose_spread_finds_the_uneven_overlaps():
+    assert checks.transpose_spread(3, 2) == 3.0  # 4, 2 and 1 copies alternate (lesson 3)
+    assert checks.transpose_spread(2, 2) == 0.0
+    assert checks.transpose_spread(4, 2) == 0.0  # kernel a multiple of the stride: even overlap
+
+
+def test_l03_guesses_and_spreads(capsys):
+    guesses = {pair: pair == (3, 2) for pair in checks.L03_LAYERS}
+    with pytest.raises(ExerciseNotDone, match="fill in `my_guess`"):
+        checks.l03_guesses(...)
+    with pytest.raises(ExerciseNotDone, match=r"fill in `my_guess\[\(5, 2\)\]`"):
+        checks.l03_guesses({**guesses, (5, 2): ...})
+    with pytest.raises(CheckFailed, match=r"no entry for \(kernel, stride\) \(2, 2\)"):
+        checks.l03_guesses({(3, 2): True})
+    with pytest.raises(CheckFailed, match="write True"):
+        checks.l03_guesses({**guesses, (5, 2): "yes"})
+    checks.l03_guesses(guesses)
+    solution = {pair: checks.transpose_spread(*pair) for pair in checks.L03_LAYERS}
+    with pytest.raises(CheckFailed, match=r"spreads\[\(3, 2\)\] is 0.0; a kernel-3, stride-2 .* gives 3"):
+        checks.l03_spreads({**solution, (3, 2): 0.0}, guesses)
+    with pytest.raises(ExerciseNotDone, match="replace the `return ...` of `spread_of`"):
+        checks.l03_spreads(dict.fromkeys(checks.L03_LAYERS, ...), guesses)
+    capsys.readouterr()
+    checks.l03_spreads(solution, guesses)
+    assert "your guess was off for [(5, 2)]" in capsys.readouterr().out
+
+
+def test_l03_upsample_block():
+    with pytest.raises(ExerciseNotDone, match="fill in `block`"):
+        checks.l03_upsample_block(...)
+    with pytest.raises(CheckFailed, match="uses nn.ConvTranspose2d"):
+        checks.l03_upsample_block(nn.Sequential(nn.ConvTranspose2d(16, 8, 2, stride=2), nn.ReLU()))
+    with pytest.raises(CheckFailed, match=r"has shape \(1, 8, 12, 12\); expected \(1, 8, 14, 14\)"):
+        checks.l03_upsample_block(nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(16, 8, 3)))  # no padding
+    torch.manual_seed(0)
+    with pytest.raises(CheckFailed, match="varies by .* away from the border"):  # sub-pixel convolution
+        checks.l03_upsample_block(nn.Sequential(nn.Conv2d(16, 32, 3, padding=1), nn.PixelShuffle(2)))
+    checks.l03_upsample_block(upsample_block(16, 8))
+
+
+def test_l03_upsample_decoder():
+    with pytest.raises(ExerciseNotDone, match="fill in `decoder`"):
+        checks.l03_upsample_decoder(...)
+    with pytest.raises(CheckFailed, match="paints a flat code with a pattern"):
+        checks.l03_upsample_decoder(ae.ConvAutoencoder().decoder)  # lesson 1's transpose decoder
+    with pytest.raises(CheckFailed, match="did not go through `decoder`"):
+        checks.l03_upsample_decoder(nn.Sequential(upsample_block(16, 16), upsample_block(16, 8)))  # 16 code channels
+    decoder = nn.Sequential(upsample_block(4, 16), upsample_block(16, 8), nn.Conv2d(8, 1, 3, padding=1))
+    nn.init.constant_(decoder[2].bias, 5.0)
+    with pytest.raises(CheckFailed, match="nn.Sigmoid"):
+        checks.l03_upsample_decoder(decoder)
+    checks.l03_upsample_decoder(nn.Sequential(*decoder, nn.Sigmoid()))
+
+
+def test_l03_upsample_trained(monkeypatch, capsys):
+    with pytest.raises(CheckFailed, match="score .* is 0.5, outside"):
+        checks.l03_upsample_trained(0.01, 0.5)
+    with pytest.raises(CheckFailed, match="test_mse is 0.1, outside the expected range 0.002 to 0.04"):
+        checks.l03_upsample_trained(0.1, 0.05)
+    checks.l03_upsample_trained(0.01, 0.05)
+    monkeypatch.setenv("AEHELPERS_QUICK", "1")
+    capsys.readouterr()
+    checks.l03_upsample_trained(0.1, 0.5)  # quick mode: the score is not checked
+    assert "not checked in quick mode" in capsys.readouterr().out
+
+
+def test_l03_bilinear():
+    model = ae.UpsampleAutoencoder(code_channels=4)
+    with pytest.raises(ExerciseNotDone, match="still 'nearest'"):
+        checks.l03_bilinear(model)
+    with pytest.raises(CheckFailed, match=r"modes are \['bilinear', 'nearest'\]"):
+        model.decoder[2].mode = "bilinear"  # only the first one changed
+        checks.l03_bilinear(model)
+    model.decoder[5].mode = "bilinear"
+    checks.l03_bilinear(model)
+    with pytest.raises(CheckFailed, match="no nn.Upsample"):
+        checks.l03_bilinear(ae.ConvAutoencoder())
+    with pytest.raises(ExerciseNotDone, match="fill in `mse_bilinear`"):
+        checks.l03_bilinear_scores(0.01, ...)
+    with pytest.raises(CheckFailed, match="mse_bilinear is 0.1, outside the expected range"):
+        checks.l03_bilinear_scores(0.01, 0.1)
+    checks.l03_bilinear_scores(0.01, 0.009)
+
+
+# Lesson 2
+
+
+class OneSkipUNet(nn.Module):
+    """The solution of lesson 2's exercise 1 (``skip=False`` plants the mistake of leaving the skip out)."""
+
+    def __init__(self, width: int = 8, skip: str = "full") -> None:
+        super().__init__()
+        self.skip = skip
+        self.down = nn.Sequential(nn.Conv2d(1, width, 3, padding=1), nn.ReLU())
+        self.middle = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(),
+                                    nn.Upsample(scale_factor=2, mode="nearest"))
+        self.up = nn.Sequential(nn.Conv2d(3 * width, width, 3, padding=1), nn.ReLU())
+        self.out = nn.Sequential(nn.Conv2d(width, 1, 3, padding=1), nn.Sigmoid())
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        full = self.down(images)
+        x = self.middle(full)
+        if self.skip == "full":
+            x = torch.cat([x, full], dim=1)
+        elif self.skip == "self":  # the mistake: concatenates the middle's output with a part of itself
+            x = torch.cat([x, x[:, :8]], dim=1)
+        elif self.skip == "todo":
+            x = ...
+        return self.out(self.up(x))
+
+
+def random_noisy(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The solution of lesson 2's exercise 3."""
+    level = 0.1 + 0.9 * torch.rand(1, generator=generator).item()
+    return ae.add_noise(images, level, generator)
+
+
+def test_l02_one_skip():
+    assert checks.L02_ONE_SKIP_PARAMETERS == 3057
+    torch.manual_seed(0)
+    with pytest.raises(ExerciseNotDone, match=r"fill in `x` in `forward` in the cell above"):
+        checks.l02_one_skip(OneSkipUNet(skip="todo"), 3057)
+    with pytest.raises(CheckFailed, match="does not see the skip"):
+        checks.l02_one_skip(OneSkipUNet(skip="self"), 3057)
+    with pytest.raises(CheckFailed, match="running `x` in `forward` failed"):
+        checks.l02_one_skip(OneSkipUNet(skip="none"), 3057)  # no skip: 16 channels reach a 24-channel convolution
+    with pytest.raises(ExerciseNotDone, match="fill in `predicted_parameters`"):
+        checks.l02_one_skip(OneSkipUNet(), ...)
+    with pytest.raises(CheckFailed, match="you predicted 1905 parameters; the model has 3,057"):
+        checks.l02_one_skip(OneSkipUNet(), 1905)  # forgot the skip's 8 channels in `up`
+    checks.l02_one_skip(OneSkipUNet(), 3057)
+
+
+def test_l02_guess_and_gains(capsys):
+    choices = ("0.3", "0.8", "same")
+    with pytest.raises(CheckFailed, match="write one of '0.3', '0.8', 'same'"):
+        checks.l02_guess(0.3, choices)
+    checks.l02_guess("0.8", choices)
+    solution = {0.3: 10.3, 0.5: 11.5, 0.8: 9.3}
+    with pytest.raises(ExerciseNotDone, match="replace the `return ...` of `psnr_gain`"):
+        checks.l02_gains(dict.fromkeys(solution, ...), "0.8")
+    with pytest.raises(CheckFailed, match=r"gains\[0.3\] is 23.59 dB, as high as a denoised PSNR"):
+        checks.l02_gains({0.3: 23.59, 0.5: 20.9, 0.8: 16.1}, "0.8")
+    with pytest.raises(CheckFailed, match=r"gains\[0.8\] is 2.00 dB, outside the expected range 7 to 11.5"):
+        checks.l02_gains({**solution, 0.8: 2.0}, "0.8")
+    with pytest.raises(CheckFailed, match="should be a dict with the noise levels"):
+        checks.l02_gains({0.3: 10.3}, "0.8")
+    capsys.readouterr()
+    checks.l02_gains(solution, "0.8")
+    assert "the answer is '0.3', you guessed '0.8'" in capsys.readouterr().out
+
+
+def test_l02_random_noise():
+    def todo(images, generator):
+        level = ...
+        return ae.add_noise(images, level, generator)
+
+    with pytest.raises(ExerciseNotDone, match="fill in `level` in `random_noisy`"):
+        checks.l02_random_noise(todo)
+    with pytest.raises(CheckFailed, match="only ranged from"):
+        checks.l02_random_noise(lambda images, generator: ae.add_noise(images, 0.5, generator))  # a fixed level
+    with pytest.raises(CheckFailed, match="draw the level from `generator`"):
+        checks.l02_random_noise(lambda images, generator: ae.add_noise(images, 0.1 + 0.9 * torch.rand(1).item(),
+                                                                       generator))
+    with pytest.raises(CheckFailed, match="weaker than level 0.1"):
+        checks.l02_random_noise(lambda images, generator: ae.add_noise(
+            images, torch.rand(1, generator=generator).item(), generator))  # levels from [0, 1)
+    with pytest.raises(CheckFailed, match="leave the pixel range"):
+        checks.l02_random_noise(lambda images, generator: images + torch.randn(images.shape, generator=generator))
+    checks.l02_random_noise(random_noisy)
+
+
+def test_l02_noise_range(monkeypatch, capsys):
+    fixed = {0.1: 24.0, 0.3: 22.0, 0.5: 20.0, 0.8: 15.5, 1.0: 13.0}
+    ranged = {0.1: 23.0, 0.3: 21.8, 0.5: 20.1, 0.8: 17.0, 1.0: 15.0}
+    with pytest.raises(ExerciseNotDone, match="fill in `psnr_range`"):
+        checks.l02_noise_range(fixed, ...)
+    with pytest.raises(CheckFailed, match=r"psnr_range\[1.0\] is 4, outside the expected range 8 to 32"):
+        checks.l02_noise_range(fixed, {**ranged, 1.0: 4.0})
+    with pytest.raises(CheckFailed, match="`psnr_fixed` should be a dict"):
+        checks.l02_noise_range({0.5: 20.0}, ranged)
+    capsys.readouterr()
+    checks.l02_noise_range(fixed, ranged)
+    assert "ahead at [0.5, 0.8, 1.0]" in capsys.readouterr().out
+    monkeypatch.setenv("AEHELPERS_QUICK", "1")
+    checks.l02_noise_range(fixed, {**ranged, 1.0: 4.0})  # a barely trained model, accepted in quick mode
+
+
+# Lesson 5
+
+
+def test_l05_pca_by_hand():
+    torch.manual_seed(0)
+    subset = torch.rand(100, 1, 8, 8)  # 64 pixels: the check works for any size, and 784 would be slow
+    flat = subset.flatten(1).double()
+    mean = flat.mean(dim=0)
+    with pytest.raises(ExerciseNotDone, match="fill in `mean`"):
+        checks.l05_mean(..., subset)
+    with pytest.raises(CheckFailed, match=r"`mean` has shape \(100,\); expected \(64,\)"):
+        checks.l05_mean(flat.mean(dim=1), subset)  # averaged over the pixels instead of the images
+    checks.l05_mean(mean, subset)
+    _, _, vh = torch.linalg.svd(flat - mean, full_matrices=False)
+    with pytest.raises(ExerciseNotDone, match="fill in `components`"):
+        checks.l05_components(..., subset)
+    with pytest.raises(CheckFailed, match=r"`components` has shape \(64, 32\); expected \(32, 64\)"):
+        checks.l05_components(vh[:32].T, subset)
+    with pytest.raises(CheckFailed, match="not orthonormal"):
+        checks.l05_components(flat[:32], subset)  # images instead of components
+    with pytest.raises(CheckFailed, match="take the first 32 rows of `vh`"):
+        checks.l05_components(vh[-32:], subset)  # the weakest directions
+    checks.l05_components(vh[:32], subset)
+    checks.l05_components(-vh[:32], subset)  # the sign of a component is arbitrary
+
+
+def test_l05_guess_and_ratio(monkeypatch, capsys):
+    choices = ("under 1.5", "1.5 to 3", "over 3")
+    with pytest.raises(ExerciseNotDone, match="fill in `my_guess`"):
+        checks.l05_guess(..., choices)
+    checks.l05_guess("over 3", choices)
+    with pytest.raises(CheckFailed, match=r"mse_8 \(PCA, k = 8\) is 0.01521, outside the expected range 0.03 to 0.045"):
+        checks.l05_ratio(0.01521, 0.03641, "over 3")  # the two swapped
+    capsys.readouterr()
+    checks.l05_ratio(0.03641, 0.01521, "over 3")
+    assert "2.39 times the error" in capsys.readouterr().out
+    monkeypatch.setenv("AEHELPERS_QUICK", "1")
+    checks.l05_ratio(0.05, 0.03, "1.5 to 3")
+
+
+class Dense2(ae.Autoencoder):
+    """The solution of lesson 5's exercise 3."""
+
+    def __init__(self, sigmoid: bool = True, code_size: int = 2) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, code_size))
+        self.decoder = nn.Sequential(nn.Linear(code_size, 32), nn.ReLU(), nn.Linear(32, 784),
+                                     *([nn.Sigmoid()] if sigmoid else []), nn.Unflatten(1, (1, 28, 28)))
+
+
+def test_l05_dense_model_and_training(monkeypatch):
+    class Todo(ae.Autoencoder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = ...
+            self.decoder = ...
+
+    with pytest.raises(ExerciseNotDone, match="fill in `encoder`"):
+        checks.l05_dense_model(Todo())
+    with pytest.raises(CheckFailed, match=r"the code of 2 digits has shape \(2, 16\); expected \(2, 2\)"):
+        checks.l05_dense_model(Dense2(code_size=16))
+    model = Dense2(sigmoid=False)
+    nn.init.constant_(model.decoder[2].bias, 5.0)
+    with pytest.raises(CheckFailed, match="end the decoder with nn.Sigmoid"):
+        checks.l05_dense_model(model)
+    checks.l05_dense_model(Dense2())
+    with pytest.raises(CheckFailed, match="mse_dense is 0.2, outside the expected range 0.025 to 0.065"):
+        checks.l05_dense_trained(0.2, 0.0555)
+    checks.l05_dense_trained(0.045, 0.0555)
+    monkeypatch.setenv("AEHELPERS_QUICK", "1")
+    checks.l05_dense_trained(0.2, 0.0555)
+
+
+# Lesson 4a
+
+
+def course_head(side: int) -> nn.Sequential:
+    """The solution of lesson 4a's exercise 1."""
+    final = ((side - 2) // 2 - 2) // 2
+    return nn.Sequential(nn.Conv2d(16, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * final * final, 512), nn.ReLU(),
+                         nn.Linear(512, 102))
+
+
+def test_l04a_sides_and_head():
+    from aehelpers.classifiers import CourseFlowerHead
+
+    assert checks.L04A_HEAD_PARAMETERS[22] == ae.count_parameters(CourseFlowerHead())
+    with pytest.raises(ExerciseNotDone, match="fill in `side_22`"):
+        checks.l04a_sides(..., 1)
+    with pytest.raises(CheckFailed, match=r"`side_13` is 2\. .* 13 -> 11 -> 5 -> \.\.\."):
+        checks.l04a_sides(4, 2)  # forgot that pooling rounds down
+    checks.l04a_sides(4, 1)
+    with pytest.raises(ExerciseNotDone, match="replace its `return ...`"):
+        checks.l04a_head(lambda side: ...)
+    with pytest.raises(CheckFailed, match=r"running `course_head\(13\)` failed"):
+        checks.l04a_head(lambda side: course_head(22))  # the flatten size of the 22x22 code, for every code
+    with pytest.raises(CheckFailed, match="course_head.22. has 311,750 parameters; the course.s head has 600,262"):
+        checks.l04a_head(lambda side: nn.Sequential(*course_head(side)[:7], nn.Linear(64 * 16, 256), nn.ReLU(),
+                                                    nn.Linear(256, 102)))  # a head of 256 instead of 512
+    checks.l04a_head(course_head)
+
+
+def test_l04a_guess_overfit_and_augmented(monkeypatch, capsys):
+    with pytest.raises(CheckFailed, match="write one of 'under 20 points'"):
+        checks.l04a_guess("big")
+    checks.l04a_guess("over 60 points")
+    with pytest.raises(ExerciseNotDone, match="fill in `val_accuracy`"):
+        checks.l04a_overfit(99.0, ..., "over 60 points")
+    with pytest.raises(CheckFailed, match=r"val_accuracy \(%, last epoch\) is 99, outside the expected range 0 to 25"):
+        checks.l04a_overfit(60.0, 99.0, "over 60 points")  # the two swapped
+    capsys.readouterr()
+    checks.l04a_overfit(99.0, 6.0, "20 to 60 points")
+    assert "a gap of 93.0 points, over 60 points: you guessed '20 to 60 points'" in capsys.readouterr().out
+    with pytest.raises(ExerciseNotDone, match="fill in `val_aug`"):
+        checks.l04a_augmented(40.0, ..., 99.0, 6.0)
+    checks.l04a_augmented(40.0, 8.0, 99.0, 6.0)
+    monkeypatch.setenv("AEHELPERS_QUICK", "1")
+    checks.l04a_overfit(20.0, 1.0, "over 60 points")  # quick mode: no ranges
+
+
+def test_l04a_recipe():
+    import torch.nn.functional as F
+
+    from aehelpers.augment import FlowerAugmenter
+
+    batch = torch.randint(0, 256, (2, 3, 80, 80), dtype=torch.uint8)
+    with pytest.raises(ExerciseNotDone, match="fill in `augmented_recipe`"):
+        checks.l04a_recipe(..., batch)
+    with pytest.raises(CheckFailed, match="loss should be F.cross_entropy"):
+        checks.l04a_recipe(ae.Recipe(augment=FlowerAugmenter(64)), batch)  # the default loss, MSE
+    with pytest.raises(CheckFailed, match="has no augmentation"):
+        checks.l04a_recipe(ae.Recipe(loss_fn=F.cross_entropy), batch)
+    with pytest.raises(CheckFailed, match=r"expected \(2, 3, 64, 64\)"):
+        checks.l04a_recipe(ae.Recipe(loss_fn=F.cross_entropy, augment=FlowerAugmenter(80)), batch)
+    checks.l04a_recipe(ae.Recipe(loss_fn=F.cross_entropy, augment=FlowerAugmenter(64)), batch)
+
+
+# Lesson 4b
+
+
+class MyResidualBlock(nn.Module):
+    """The solution of lesson 4b's exercise 1; `mistake` plants a typical error."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, mistake: str = "") -> None:
+        super().__init__()
+        self.mistake = mistake
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(out_channels),
+            nn.ReLU(), nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels))
+        if stride == 1 and in_channels == out_channels:
+            self.shortcut = nn.Identity()
+        elif mistake == "todo shortcut":
+            self.shortcut = ...
+        else:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=mistake == "bias"),
+                                          nn.BatchNorm2d(out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mistake == "todo forward":
+            return ...
+        if self.mistake == "no shortcut":
+            return torch.relu(self.body(x))
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
+def test_l04b_residual_block():
+    from functools import partial
+
+    with pytest.raises(ExerciseNotDone, match="fill in `forward`"):
+        checks.l04b_residual_block(partial(MyResidualBlock, mistake="todo forward"))
+    with pytest.raises(ExerciseNotDone, match="fill in `self.shortcut`"):
+        checks.l04b_residual_block(partial(MyResidualBlock, mistake="todo shortcut"))
+    with pytest.raises(CheckFailed, match="should give back ReLU"):
+        checks.l04b_residual_block(partial(MyResidualBlock, mistake="no shortcut"))
+    with pytest.raises(CheckFailed, match="has 14,560 parameters; lesson 4b's block has 14,528"):
+        checks.l04b_residual_block(partial(MyResidualBlock, mistake="bias"))  # a bias that batch norm makes useless
+    checks.l04b_residual_block(MyResidualBlock)
+
+
+def smoothed_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, smoothing: float = 0.1) -> torch.Tensor:
+    """The solution of lesson 4b's exercise 2."""
+    classes = logits.shape[1]
+    target = (1 - smoothing) * nn.functional.one_hot(targets, classes) + smoothing / classes
+    return -(target * logits.log_softmax(dim=1)).sum(dim=1).mean()
+
+
+def test_l04b_smoothing():
+    with pytest.raises(ExerciseNotDone, match="fill in `best_probability`"):
+        checks.l04b_best_probability(...)
+    with pytest.raises(CheckFailed, match="`best_probability` is 1.0"):
+        checks.l04b_best_probability(1.0)
+    checks.l04b_best_probability(0.9 + 0.1 / 102)
+
+    def todo(logits, targets, smoothing=0.1):
+        log_probs = ...
+        return -(targets * log_probs).sum(dim=1).mean()
+
+    def other_convention(logits, targets, smoothing=0.1):  # smoothing / (K - 1) on the wrong classes only
+        classes = logits.shape[1]
+        target = torch.full_like(logits, smoothing / (classes - 1)).scatter(1, targets[:, None], 1 - smoothing)
+        return -(target * logits.log_softmax(dim=1)).sum(dim=1).mean()
+
+    with pytest.raises(ExerciseNotDone, match="fill in `smoothed_cross_entropy`"):
+        checks.l04b_smoothing(todo)
+    with pytest.raises(CheckFailed, match=r"with smoothing 0.1 your loss is .*; F.cross_entropy\(..., label_smoothing"):
+        checks.l04b_smoothing(other_convention)
+    with pytest.raises(CheckFailed, match="should return one number"):
+        checks.l04b_smoothing(lambda logits, targets, smoothing=0.1: nn.functional.cross_entropy(
+            logits, targets, label_smoothing=smoothing, reduction="none"))  # per example, not averaged
+    checks.l04b_smoothing(smoothed_cross_entropy)
+
+
+def test_l04b_ablation(monkeypatch, capsys):
+    with pytest.raises(ExerciseNotDone, match="fill in `val_smoothed`"):
+        checks.l04b_ablation(8.0, ..., 500)
+    with pytest.raises(CheckFailed, match=r"val_smoothed \(%, best epoch\) is 0.09, outside the expected range 0.5 to 40"):
+        checks.l04b_ablation(8.0, 0.09, 500)  # a fraction, not a percentage
+    capsys.readouterr()
+    checks.l04b_ablation(8.0, 9.2, 500)
+    assert "(+1.2 points; one validation photo is 0.20 points)" in capsys.readouterr().out
+    monkeypatch.setenv("AEHELPERS_QUICK", "1")
+    checks.l04b_ablation(0.5, 0.0, 128)
