@@ -60,7 +60,6 @@ def save_results(notebook_name: str, values: dict, shipped: dict[str, str] | Non
     Never in quick mode, after loading shipped weights, or without ``AEHELPERS_RECORD_RUN=1`` (see
     ``runtime.is_recording_run``): a learner's own run leaves the files in git alone.
 
-
     ``shipped`` maps a shipped weights file (``weights/<name>.pt``) to the key of the number it gives,
     so the manifest records it and ``tests/test_weights.py`` can check it.
     """

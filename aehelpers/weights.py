@@ -54,8 +54,8 @@ def train_or_load(name: str, model: nn.Module, train_images: torch.Tensor, test_
     """``fit`` the model (resuming ``checkpoints/<name>.pt``), or with ``trained=True`` load ``weights/<name>.pt``.
 
     A recording full run (``AEHELPERS_RECORD_RUN=1``, as ``make execute`` sets; not quick mode, not
-    interrupted) then ships its weights: it writes ``weights/<name>.pt`` and the file's manifest entry. Returns the history of the run that
-    trained the weights, so the lesson's curves look the same either way.
+    interrupted) then ships its weights: it writes ``weights/<name>.pt`` and the file's manifest entry.
+    Returns the history of the run that trained the weights, so the lesson's curves look the same either way.
     """
     if trained:
         return load_trained(model, name)
