@@ -22,16 +22,17 @@ try:
     )
     from .models import (
         Autoencoder, BottleneckAutoencoder, ConvAutoencoder, DenoisingAutoencoder, PCAShortcutAutoencoder, SkipDenoiser,
-        UpsampleAutoencoder, check_images, count_parameters, layer_shapes, print_layer_shapes,
+        UpsampleAutoencoder, UpsampleTwinAutoencoder, check_images, count_parameters, layer_shapes,
+        print_layer_shapes, upsample_twin,
     )
     from .pca import PCA, fit_pca
     from .plotting import (
-        PALETTE, plot_classifier_history, plot_history, set_style, show_image_rows, show_reconstructions, show_zoomed,
+        PALETTE, integer_epochs, log_y_axis, plot_classifier_history, plot_history, set_style, show_image_rows, show_reconstructions, show_zoomed,
     )
     from .results import load_benchmark, load_results, save_results
     from .runtime import get_device, is_quick, set_seed
     from .source import show_source
-    from .training import Recipe, TrainingDiverged, fit, train_one_epoch
+    from .training import Recipe, TrainingDiverged, batch_indices, fit, train_one_epoch
     from .weights import load_lesson_model, train_or_load, train_or_load_history, use_trained_weights
 except ModuleNotFoundError as _missing:
     # A package is missing: `import aehelpers` still works, so `python -m aehelpers.doctor` can run and
@@ -52,9 +53,10 @@ __all__ = [
     "load_mnist", "draw_architecture", "evaluate", "predict", "top1_accuracy", "History",
     "checkerboard_score", "mse_per_image", "psnr_per_image", "reconstruction_scores", "ssim_per_image", "tile_error_map",
     "Autoencoder", "BottleneckAutoencoder", "ConvAutoencoder", "DenoisingAutoencoder", "PCAShortcutAutoencoder",
-    "SkipDenoiser", "UpsampleAutoencoder", "check_images", "count_parameters", "layer_shapes", "print_layer_shapes",
-    "PCA", "fit_pca", "PALETTE", "plot_classifier_history", "plot_history", "set_style", "show_image_rows",
+    "SkipDenoiser", "UpsampleAutoencoder", "UpsampleTwinAutoencoder", "upsample_twin", "check_images",
+    "count_parameters", "layer_shapes", "print_layer_shapes",
+    "PCA", "fit_pca", "PALETTE", "integer_epochs", "log_y_axis", "plot_classifier_history", "plot_history", "set_style", "show_image_rows",
     "show_reconstructions", "show_zoomed", "load_benchmark", "load_results", "save_results", "get_device", "is_quick",
-    "set_seed", "show_source", "Recipe", "TrainingDiverged", "fit", "train_one_epoch", "load_lesson_model",
+    "set_seed", "show_source", "Recipe", "TrainingDiverged", "batch_indices", "fit", "train_one_epoch", "load_lesson_model",
     "train_or_load", "train_or_load_history", "use_trained_weights",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 import numpy as np
 import seaborn as sns
 import torch
@@ -24,6 +25,35 @@ def set_style(dpi: int = 80) -> None:
     """
     sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE)
     plt.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi, "image.cmap": "gray", "axes.titlesize": "medium"})
+
+
+def integer_epochs(*axes) -> None:
+    """Whole-number ticks on the x-axis of each given axes: an epoch has no halves.
+
+    Matplotlib picks ticks such as 2.5 and 7.5 for a 20-epoch curve, which reads as if training
+    stopped half-way through an epoch.
+    """
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _plain_log_label(value: float, _position: int) -> str:
+    """'0.02' rather than matplotlib's '2x10^-2', at mantissas 1, 2, 3 and 5 only (no crowding)."""
+    if value <= 0:
+        return ""
+    mantissa = value / 10 ** np.floor(np.log10(value))
+    return f"{value:g}" if round(mantissa, 6) in (1, 2, 3, 5) else ""
+
+
+def log_y_axis(ax) -> None:
+    """A log-scale y-axis whose labels read as plain decimals (0.01, 0.02, 0.03, 0.05).
+
+    Why: a loss that creeps down late in training shows on a log axis, but labels such as
+    '3x10^-2' make a learner convert before comparing with the numbers printed in the text.
+    """
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(_plain_log_label))
+    ax.yaxis.set_minor_formatter(FuncFormatter(_plain_log_label))
 
 
 def _as_image_array(image: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -110,9 +140,10 @@ def plot_history(history: History | dict, title: str = "", log_scale: bool = Tru
     if data.get("test_loss"):
         ax.plot(epochs, data["test_loss"], label="test", color=PALETTE[1])
     ax.set_xlabel("epoch")
+    integer_epochs(ax)
     ax.set_ylabel(ylabel + (" (log scale)" if log_scale else ""))
     if log_scale:
-        ax.set_yscale("log")
+        log_y_axis(ax)
     ax.set_title(title)
     ax.legend()
     return ax
@@ -149,8 +180,9 @@ def plot_classifier_history(history: History | dict, title: str = "", axes=None)
         if data.get(f"test_{key}"):
             ax.plot(epochs, data[f"test_{key}"], label="validation", color=PALETTE[1])
         if data.get("best_epoch"):
-            ax.axvline(data["best_epoch"], color="grey", ls=":", lw=1)
+            ax.axvline(data["best_epoch"], color="grey", ls=":", lw=1, label="kept epoch")
         ax.set(xlabel="epoch", ylabel=label)
+        integer_epochs(ax)
     axes[0].legend()
     axes[0].figure.suptitle(title)
     axes[0].figure.tight_layout()

@@ -132,7 +132,8 @@ def fit(
 
     Args:
         device: where to train; ``None`` picks CUDA, then MPS, then the CPU.
-        seed: seeds the shuffling and the noise, so a CPU run repeats bit for bit.
+        seed: seeds the shuffling and the noise: on the same machine and library versions a re-run
+            gives the same numbers; another CPU, thread count, PyTorch build or code version may differ.
         checkpoint: a file to save the whole run in after every epoch; if it exists, the run
             continues from it, as if never stopped (a file from a different run is refused).
         progress: show a progress bar over the epochs.

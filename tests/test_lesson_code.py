@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 import aehelpers as ae
-from aehelpers import training
+from aehelpers import augment, classifiers, training
 from aehelpers.source import show_source, source_of
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").rglob("*.ipynb"))
@@ -123,7 +123,9 @@ def test_the_code_comparison_tells_two_versions_apart():
 
 
 SHOWN = [ae.ConvAutoencoder, ae.DenoisingAutoencoder, ae.SkipDenoiser, ae.UpsampleAutoencoder,
-         ae.BottleneckAutoencoder, ae.PCAShortcutAutoencoder, training.train_one_epoch, training.fit, training.batch_indices]
+         ae.BottleneckAutoencoder, ae.PCAShortcutAutoencoder, training.train_one_epoch, training.fit, training.batch_indices,
+         ae.upsample_twin, ae.UpsampleTwinAutoencoder,
+         classifiers.ResidualBlock, classifiers.ResidualAutoencoder, classifiers.PooledHead, augment.FlowerAugmenter]
 
 
 @pytest.mark.parametrize("obj", SHOWN, ids=lambda o: o.__qualname__)
