@@ -45,11 +45,12 @@ LESSONS: dict[str, tuple[str, str]] = {
         "{final_epochs} epochs at {image_size} px",
     ),
     "05_autoencoder_vs_pca": (
-        "PCA as the best linear autoencoder; a convolutional autoencoder with a dense bottleneck only ties it, "
-        "PCA plus a learned convolutional correction beats it",
+        "PCA as the best linear autoencoder; a convolutional autoencoder with a dense bottleneck only ties it; "
+        "the same network beside a linear shortcut beats it, most of all when the shortcut starts as PCA",
         "test MSE with a 196-value code: PCA {pca_k196_mse:.6f}, bottleneck network from scratch "
-        "{scratch_k196_mse:.6f} (a tie), PCA + learned correction **{ae_k196_mse:.6f}**, lesson 1's model "
-        "{course_k196_mse:.6f}; with 32 values: PCA {pca_k32_mse:.6f}, PCA + correction {ae_k32_mse:.6f}",
+        "{scratch_k196_mse:.6f} (a tie), shortcut model started at random {shortcut_random_start_k196_mse:.6f}, "
+        "PCA + learned correction **{ae_k196_mse:.6f}**, lesson 1's model {course_k196_mse:.6f}; with 32 values: "
+        "PCA {pca_k32_mse:.6f}, PCA + correction {ae_k32_mse:.6f}",
     ),
 }
 
