@@ -103,6 +103,41 @@ class ConvAutoencoder(Autoencoder):
         )
 
 
+def upsample_twin(transpose_decoder: nn.Sequential) -> nn.Sequential:
+    """A copy of a decoder in which each ``ConvTranspose2d(kernel 2, stride 2)`` becomes nearest upsampling
+    followed by a 2x2 convolution holding the same weights and bias; every other layer is kept as it is.
+
+    Why: the copy has the same number of weights and the same starting values as the original, so
+    training both compares the way they double the image size and nothing else. (Padding one row and
+    one column keeps each output exactly twice the input's size.)
+    """
+    layers = []
+    for layer in transpose_decoder:
+        if isinstance(layer, nn.ConvTranspose2d):
+            conv = nn.Conv2d(layer.in_channels, layer.out_channels, kernel_size=2)
+            with torch.no_grad():  # ConvTranspose2d stores (in, out, k, k), Conv2d (out, in, k, k)
+                conv.weight.copy_(layer.weight.transpose(0, 1))
+                conv.bias.copy_(layer.bias)
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.ZeroPad2d((0, 1, 0, 1)), conv]
+        else:
+            layers.append(layer)
+    return nn.Sequential(*layers)
+
+
+class UpsampleTwinAutoencoder(ConvAutoencoder):
+    """Lesson 1's autoencoder with its decoder swapped for ``upsample_twin(decoder)``.
+
+    Built after the same seed, it starts from exactly lesson 1's weights (1,077 of them); only the
+    decoder's upsampling differs, which makes it lesson 3's controlled comparison.
+
+    Defined in lesson 3 (``notebooks/03_upsampling_autoencoder.ipynb``).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.decoder = upsample_twin(self.decoder)
+
+
 class DenoisingAutoencoder(Autoencoder):
     """Lesson 2's course denoiser: three conv + max-pool stages to an 8x3x3 code, three transpose convs up.
 

@@ -124,6 +124,7 @@ def test_the_code_comparison_tells_two_versions_apart():
 
 SHOWN = [ae.ConvAutoencoder, ae.DenoisingAutoencoder, ae.SkipDenoiser, ae.UpsampleAutoencoder,
          ae.BottleneckAutoencoder, ae.PCAShortcutAutoencoder, training.train_one_epoch, training.fit, training.batch_indices,
+         ae.upsample_twin, ae.UpsampleTwinAutoencoder,
          classifiers.ResidualBlock, classifiers.ResidualAutoencoder, classifiers.PooledHead, augment.FlowerAugmenter]
 
 

@@ -158,6 +158,7 @@ HEADLINES = {
     "02_skips": (lambda: ae.SkipDenoiser(width=16, skips=True), denoised_psnr),
     "03_upsample_196": (lambda: ae.UpsampleAutoencoder(code_channels=4), mse_on_test_set),
     "03_upsample_784": (lambda: ae.UpsampleAutoencoder(code_channels=16), mse_on_test_set),
+    "03_upsample_twin": (ae.UpsampleTwinAutoencoder, mse_on_test_set),
     "05_shortcut_k32": (lambda: ae.PCAShortcutAutoencoder(32), mse_on_test_set),
     "05_shortcut_k196": (lambda: ae.PCAShortcutAutoencoder(196), mse_on_test_set),
 }
