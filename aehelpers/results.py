@@ -30,9 +30,10 @@ LESSONS: dict[str, tuple[str, str]] = {
         "course model {course_denoised_psnr:.1f} dB, U-Net {denoised_psnr:.1f} dB (SSIM {denoised_ssim:.2f})",
     ),
     "03_upsampling_autoencoder": (
-        "Checkerboard artifacts of transpose convolutions, and the upsample + convolution fix",
-        "196-value code: test MSE {transpose_test_mse:.4f} (transpose) vs {upsample_test_mse:.4f} (upsample); "
-        "checkerboard score {transpose_checkerboard_score:.2f} vs {upsample_checkerboard_score:.2f}",
+        "Checkerboard artifacts of transpose convolutions, and the upsample + convolution fix, with a controlled twin",
+        "196-value code: test MSE {transpose_test_mse:.4f} (transpose) vs {twin_test_mse:.4f} (its twin, only the "
+        "upsampling changed) vs {upsample_test_mse:.4f} (upsampling model); checkerboard score "
+        "{transpose_checkerboard_score:.2f} vs {twin_checkerboard_score:.2f} vs {upsample_checkerboard_score:.2f}",
     ),
     "04a_flowers_course_classifiers": (
         "The course's autoencoder-based classifiers for Oxford Flowers-102: its four variants, its bug, overfitting",
