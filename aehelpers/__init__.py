@@ -27,7 +27,8 @@ try:
     )
     from .pca import PCA, fit_pca
     from .plotting import (
-        PALETTE, integer_epochs, log_y_axis, plot_classifier_history, plot_history, set_style, show_image_rows, show_reconstructions, show_zoomed,
+        PALETTE, integer_epochs, log_y_axis, plot_classifier_history, plot_history, set_style, show_image_rows,
+        show_reconstructions, show_zoomed,
     )
     from .results import load_benchmark, load_results, save_results
     from .runtime import get_device, is_quick, set_seed
@@ -55,8 +56,10 @@ __all__ = [
     "Autoencoder", "BottleneckAutoencoder", "ConvAutoencoder", "DenoisingAutoencoder", "PCAShortcutAutoencoder",
     "SkipDenoiser", "UpsampleAutoencoder", "UpsampleTwinAutoencoder", "upsample_twin", "check_images",
     "count_parameters", "layer_shapes", "print_layer_shapes",
-    "PCA", "fit_pca", "PALETTE", "integer_epochs", "log_y_axis", "plot_classifier_history", "plot_history", "set_style", "show_image_rows",
+    "PCA", "fit_pca", "PALETTE", "integer_epochs", "log_y_axis", "plot_classifier_history", "plot_history", "set_style",
+    "show_image_rows",
     "show_reconstructions", "show_zoomed", "load_benchmark", "load_results", "save_results", "get_device", "is_quick",
-    "set_seed", "show_source", "Recipe", "TrainingDiverged", "batch_indices", "fit", "train_one_epoch", "load_lesson_model",
+    "set_seed", "show_source", "Recipe", "TrainingDiverged", "batch_indices", "fit", "train_one_epoch",
+    "load_lesson_model",
     "train_or_load", "train_or_load_history", "use_trained_weights",
 ]
