@@ -68,14 +68,19 @@ def internal_reaches(tree: ast.Module) -> list[str]:
             chain = ast.unparse(node)
             if chain.startswith("ae.") and (node.attr.startswith("_") or node.attr in ae.__all__ or node.attr.isupper()):
                 found.append(f"line {node.lineno}: {chain} (use the public ae.{node.attr.lstrip('_')} or ask for one)")
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("aehelpers."):
+            public = [alias.name for alias in node.names if alias.name in ae.__all__]
+            if public:
+                found.append(f"line {node.lineno}: from {node.module} import {', '.join(public)} (use ae.{public[0]})")
         if isinstance(node, ast.Call) and ast.unparse(node.func) == "torch.load":
             found.append(f"line {node.lineno}: torch.load (use ae.load_model / ae.load_history)")
     return found
 
 
 def test_the_internals_check_catches_what_it_should():
-    planted = ast.parse("p = ae.plotting.PALETTE\nr = ae.results.REPO_ROOT\nh = torch.load(f)\nglobal t")
-    assert len(internal_reaches(planted)) == 4
+    planted = ast.parse("p = ae.plotting.PALETTE\nr = ae.results.REPO_ROOT\nh = torch.load(f)\nglobal t\n"
+                        "from aehelpers.classifiers import PooledHead")
+    assert len(internal_reaches(planted)) == 5
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
