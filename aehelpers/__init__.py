@@ -13,8 +13,8 @@ try:
     from .augment import FlowerAugmenter, resize_for_eval
     from .checkpoints import CheckpointError, checkpoint_path, load_history, load_model, save_model
     from .classifiers import (
-        CourseFlowerAutoencoder, CourseFlowerHead, EncoderClassifier, PooledHead, ResidualAutoencoder, ResidualBlock,
-        predict_logits,
+        CourseFlowerAutoencoder, CourseFlowerHead, DetachedUpsample, EncoderClassifier, PooledHead, ResidualAutoencoder,
+        ResidualBlock, predict_logits,
     )
     from .data import (
         DATA_ENV, DataError, ImageSet, add_noise, data_root, flower_names, flowers_to_float, load_flowers, load_mnist,
@@ -38,7 +38,7 @@ try:
     from .results import load_benchmark, load_results, save_results
     from .runtime import get_device, is_quick, set_seed
     from .source import show_source
-    from .training import Recipe, TrainingDiverged, batch_indices, fit, train_one_epoch
+    from .training import Recipe, TrainingDiverged, batch_indices, fit, train_one_epoch, warmup_cosine
     from .weights import load_lesson_model, train_or_load, train_or_load_history, use_trained_weights
 except ModuleNotFoundError as _missing:
     # A package is missing: `import aehelpers` still works, so `python -m aehelpers.doctor` can run and
@@ -54,7 +54,8 @@ except ModuleNotFoundError as _missing:
 __version__ = "0.1.0"
 
 __all__ = [
-    "FlowerAugmenter", "resize_for_eval", "CourseFlowerAutoencoder", "CourseFlowerHead", "EncoderClassifier",
+    "FlowerAugmenter", "resize_for_eval", "CourseFlowerAutoencoder", "CourseFlowerHead", "DetachedUpsample",
+    "EncoderClassifier",
     "PooledHead", "ResidualAutoencoder", "ResidualBlock", "predict_logits",
     "CheckpointError", "checkpoint_path", "load_history", "load_model", "save_model",
     "DATA_ENV", "DataError", "ImageSet", "add_noise", "data_root", "flower_names", "flowers_to_float", "load_flowers",
@@ -67,6 +68,6 @@ __all__ = [
     "show_image_rows",
     "show_reconstructions", "show_zoomed", "load_benchmark", "load_results", "save_results", "get_device", "is_quick",
     "set_seed", "show_source", "Recipe", "TrainingDiverged", "batch_indices", "fit", "train_one_epoch",
-    "load_lesson_model",
+    "warmup_cosine", "load_lesson_model",
     "train_or_load", "train_or_load_history", "use_trained_weights",
 ]

@@ -43,7 +43,7 @@ class CourseFlowerAutoencoder(Autoencoder):
     """The course's autoencoder for 3x100x100 images in [-1, 1] (a Tanh output).
 
     Encoder (LeNet-5 sizes): two 5x5 convolutions, each followed by ReLU and 2x2 max pooling, give a
-    16x22x22 code. Two decoders:
+    16x22x22 code. Three decoders:
 
     - ``decoder="conv"``: five 13x13 convolutions with 12 pixels of padding and a 19x19 one with 18,
       each growing the map by 12 or 18 pixels (22 -> 34 -> ... -> 82 -> 100). Huge kernels: most of
@@ -53,7 +53,8 @@ class CourseFlowerAutoencoder(Autoencoder):
     - ``decoder="upsample-detached"``: the same with the course's gradient-cutting upsampling
       (:class:`DetachedUpsample`), to show what the bug did.
 
-    ``batch_norm=True`` adds batch normalisation after every convolution (the course's second variant).
+    ``batch_norm=True`` adds batch normalisation after every convolution except the ``"conv"``
+    decoder's last one (the course's second variant).
     The course built its upsampling with ``np.kron`` on a detached NumPy copy, so no gradient reached
     the encoder while the autoencoder trained; ``nn.Upsample`` here lets it learn.
     """

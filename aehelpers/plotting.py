@@ -92,11 +92,13 @@ def show_image_rows(
     num_images: int = 10,
     cell_size: float = 0.9,
     value_range: tuple[float, float] = (0.0, 1.0),
+    column_titles: Sequence[str] | None = None,
 ):
     """Draw several batches of images as rows of a grid, e.g. originals over reconstructions.
 
-    The grid is drawn as one picture (a mosaic) rather than one plot per image: it renders
-    faster and stores as a much smaller PNG.
+    ``column_titles`` (optional) labels the columns above the top row. The grid is drawn as one
+    picture (a mosaic) rather than one plot per image: it renders faster and stores as a much
+    smaller PNG.
     """
     if len(rows) != len(row_titles):
         raise ValueError(f"{len(rows)} rows of images but {len(row_titles)} titles.")
@@ -112,7 +114,15 @@ def show_image_rows(
     fig, ax = plt.subplots(figsize=(cell_size * num_images + 0.9, cell_size * len(rows)))
     ax.imshow(mosaic, vmin=value_range[0], vmax=value_range[1], interpolation="nearest")
     ax.set_yticks([r * (height + 2) + height / 2 for r in range(len(rows))], list(row_titles))
-    ax.set_xticks([])
+    width = _as_image_array(rows[0][0]).shape[1]
+    if column_titles is not None:
+        if len(column_titles) < num_images:
+            raise ValueError(f"{num_images} columns of images but {len(column_titles)} column titles.")
+        ax.set_xticks([c * (width + 2) + width / 2 for c in range(num_images)], list(column_titles)[:num_images],
+                      fontsize="x-small")
+        ax.xaxis.tick_top()
+    else:
+        ax.set_xticks([])
     ax.tick_params(length=0)
     ax.grid(False)
     for spine in ax.spines.values():
@@ -181,9 +191,9 @@ def plot_classifier_history(history: History | dict, title: str = "", axes=None)
             ax.plot(epochs, data[f"test_{key}"], label="validation", color=PALETTE[1])
         if data.get("best_epoch"):
             ax.axvline(data["best_epoch"], color="grey", ls=":", lw=1, label="kept epoch")
-        ax.set(xlabel="epoch", ylabel=label)
+        ax.set(xlabel="epoch", ylabel=label, xlim=(0.5, len(epochs) + 0.5))  # a last-epoch line stays visible
         integer_epochs(ax)
-    axes[0].legend()
+        ax.legend()
     axes[0].figure.suptitle(title)
     axes[0].figure.tight_layout()
     return axes

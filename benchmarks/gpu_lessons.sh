@@ -1,42 +1,46 @@
 #!/usr/bin/env bash
-# On a machine with a CUDA GPU: lesson 1's training eager against CUDA graphs, every lesson in quick mode
-# under nbval (the device-correctness check),
-# a training checkpoint written on the GPU (tests/test_checkpoints.py loads it on the CPU), and, time
-# allowing, lesson 1 in full with its wall time. Writes summary.txt, lessons.log, cuda_graphs.json
-# and gpu_run.pt to $OUT.
+# On a machine with a CUDA GPU: every lesson in quick mode under nbval (the device-correctness check),
+# then the lessons named in FULL_LESSONS in full, timed (benchmarks/lesson_times.py; a full run executes
+# every cell, so it checks the device too). Optionally (CUDA_GRAPHS=1, GPU_CHECKPOINT=1) lesson 1's training
+# eager against CUDA graphs and a training checkpoint written on the GPU (tests/test_checkpoints.py loads it
+# on the CPU). Writes summary.txt, lessons.log, lesson_times_gpu.json and each full run's results_*.json
+# to $OUT.
 #
 #   OUT=/tmp/gpu bash benchmarks/gpu_lessons.sh [data folder] [wheel folder]
 #
 # The lent GPU machines have PyTorch but not Jupyter: the wheel folder holds nbval, ipykernel and
-# ipywidgets for its Python (pip download --python-version 3.12 --only-binary=:all: ...).
+# ipywidgets for its Python (pip download --python-version 3.12 --only-binary=:all: ...), installed
+# without dependency resolution so that optional ones (jedi, the widget front-ends) can stay behind.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/gpu_lessons}
 DATA=${1:-gpu_data}
 WHEELS=${2:-gpu_data/wheels}
+FULL_LESSONS=${FULL_LESSONS-05_autoencoder_vs_pca 04b_flowers_residual_classifier 04a_flowers_course_classifiers}
 mkdir -p "$OUT"
 summary="$OUT/summary.txt"
 log="$OUT/lessons.log"
-python3 -m pip install --quiet --no-index --find-links "$WHEELS" nbval nbclient ipykernel ipywidgets >>"$log" 2>&1
+seconds_since() { python3 -c "print(round($(date +%s.%N) - $1))"; }
+python3 -m pip install --quiet --no-index --no-deps "$WHEELS"/*.whl >>"$log" 2>&1
 echo "wheels installed: exit $?" >>"$summary"
-export AEHELPERS_DATA="$PWD/$DATA" MPLBACKEND=Agg PYTHONPATH="$PWD"
+export AEHELPERS_DATA="$PWD/$DATA" MPLBACKEND=Agg PYTHONPATH="$PWD" PYTHONUNBUFFERED=1
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
 } >>"$summary" 2>&1
 
-# Lesson 1's training, eager against CUDA-graph steps (benchmarks/cuda_graphs.py).
-python3 benchmarks/cuda_graphs.py --out "$OUT/cuda_graphs.json" >>"$summary" 2>&1
+if [ "${CUDA_GRAPHS:-0}" = 1 ]; then  # lesson 1's training, eager against CUDA-graph steps
+  python3 benchmarks/cuda_graphs.py --out "$OUT/cuda_graphs.json" >>"$summary" 2>&1
+fi
 
 for nb in notebooks/0*.ipynb; do
   start=$(date +%s.%N)
   AEHELPERS_QUICK=1 timeout "${LESSON_TIMEOUT:-300}" python3 -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
     --nbval-cell-timeout=300 "$nb" -q >>"$log" 2>&1
-  rc=$?
-  echo "quick nbval $(basename "$nb"): exit $rc, $(python3 -c "print(round($(date +%s.%N) - $start))") s" >>"$summary"
+  echo "quick nbval $(basename "$nb"): exit $?, $(seconds_since "$start") s" >>"$summary"
 done
 
-# A checkpoint and a weights file written on the GPU, for the CPU to load.
+if [ "${GPU_CHECKPOINT:-0}" = 1 ]; then  # a checkpoint written on the GPU, for the CPU to load
 python3 - "$OUT" >>"$summary" 2>&1 <<'PY'
 import os, signal, sys
 import aehelpers as ae
@@ -57,11 +61,15 @@ history = ae.fit(model, images, images[:128], num_epochs=3, batch_size=64, devic
                  checkpoint=f"{out}/gpu_run.pt")
 print("GPU checkpoint:", history.epochs, "epochs; after fit the model is on", next(model.parameters()).device)
 PY
-
-# Lesson 1 in full, timed (benchmarks/lesson_times.py; this machine's copy of the results is not brought back).
-if [ "${FULL_LESSON1:-1}" = 1 ]; then
-  timeout "${FULL_TIMEOUT:-330}" python3 benchmarks/lesson_times.py --mode full --lessons 01_conv_autoencoder \
-    --out "$OUT/lesson_times_gpu.json" >>"$summary" 2>&1
-  echo "full run of lesson 1: exit $?" >>"$summary"
 fi
+
+# Full runs, timed, one lesson at a time (benchmarks/lesson_times.py); each lesson's results file, written on
+# this machine, comes back as results_<lesson>.json (the GPU's own numbers, not the stored CPU run's).
+for lesson in $FULL_LESSONS; do
+  start=$(date +%s.%N)
+  timeout "${FULL_TIMEOUT:-400}" python3 benchmarks/lesson_times.py --mode full --lessons "$lesson" \
+    --out "$OUT/lesson_times_gpu.json" >>"$log" 2>&1
+  echo "full run $lesson: exit $?, $(seconds_since "$start") s" >>"$summary"
+  cp "notebooks/results/$lesson.json" "$OUT/results_$lesson.json" 2>/dev/null
+done
 cat "$summary"
