@@ -65,7 +65,8 @@ def course_variant(name, spec, train, val, test, pre_epochs, fine_epochs, device
     fine = ae.fit(model, x_train, x_val, labels=(train[1], val[1]), num_epochs=fine_epochs, batch_size=255,
                   lr=1e-3, recipe=ae.Recipe(loss_fn=F.cross_entropy), device=device, progress=False)
     last = top1(model, x_test, test[1].to(device))
-    # The same fine-tuning from the same pretrained weights, giving back the epoch the validation split likes best.
+    # A second fine-tuning from the same pretrained weights and seed, giving back the epoch the validation split
+    # likes best. On a GPU it need not retrace the first run: its kernels are not bit-reproducible.
     ae.set_seed(1)
     model_best = EncoderClassifier(pretrained, CourseFlowerHead(spec["batch_norm"], spec["dropout"]))
     best = ae.fit(model_best, x_train, x_val, labels=(train[1], val[1]), num_epochs=fine_epochs, batch_size=255, lr=1e-3,
