@@ -10,7 +10,7 @@
 
 try:
     from . import checks as checks  # ae.checks: the self-checks of the exercise notebooks
-    from .augment import FlowerAugmenter, resize_for_eval
+    from .augment import FlowerAugmenter, colour_jitter, random_resized_crop, resize_for_eval
     from .checkpoints import CheckpointError, checkpoint_path, load_history, load_model, save_model
     from .classifiers import (
         CourseFlowerAutoencoder, CourseFlowerHead, DetachedUpsample, EncoderClassifier, PooledHead, ResidualAutoencoder,
@@ -54,9 +54,8 @@ except ModuleNotFoundError as _missing:
 __version__ = "0.1.0"
 
 __all__ = [
-    "FlowerAugmenter", "resize_for_eval", "CourseFlowerAutoencoder", "CourseFlowerHead", "DetachedUpsample",
-    "EncoderClassifier",
-    "PooledHead", "ResidualAutoencoder", "ResidualBlock", "predict_logits",
+    "FlowerAugmenter", "colour_jitter", "random_resized_crop", "resize_for_eval", "CourseFlowerAutoencoder",
+    "CourseFlowerHead", "DetachedUpsample", "EncoderClassifier", "PooledHead", "ResidualAutoencoder", "ResidualBlock", "predict_logits",
     "CheckpointError", "checkpoint_path", "load_history", "load_model", "save_model",
     "DATA_ENV", "DataError", "ImageSet", "add_noise", "data_root", "flower_names", "flowers_to_float", "load_flowers",
     "load_mnist", "draw_architecture", "evaluate", "predict", "top1_accuracy", "History",

@@ -155,7 +155,9 @@ class ResidualBlock(nn.Module):
         )
         self.shortcut = nn.Identity()
         if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels))
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels),
+            )
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -191,7 +193,9 @@ class PooledHead(nn.Module):
 
     def __init__(self, in_channels: int, num_classes: int = NUM_FLOWER_CLASSES, dropout: float = 0.3) -> None:
         super().__init__()
-        self.layers = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(in_channels, num_classes))
+        self.layers = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(in_channels, num_classes),
+        )
 
     def forward(self, code: torch.Tensor) -> torch.Tensor:
         return self.layers(code)

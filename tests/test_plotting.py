@@ -8,7 +8,9 @@ import torch
 
 from aehelpers.diagrams import draw_architecture
 from aehelpers.models import ConvAutoencoder
-from aehelpers.plotting import image_mosaic, plot_history, show_image_rows, show_reconstructions
+from aehelpers.plotting import (
+    image_mosaic, plot_classifier_history, plot_history, show_image_rows, show_reconstructions,
+)
 from aehelpers.history import History
 
 
@@ -46,6 +48,24 @@ def test_bad_images_for_a_plot_get_a_clear_error(images, words):
 def test_titles_must_match_rows():
     with pytest.raises(ValueError, match="2 rows of images but 1 titles"):
         show_image_rows([torch.rand(2, 1, 8, 8)] * 2, ["only one"])
+
+
+def test_column_titles_label_each_column_above_the_grid():
+    fig = show_image_rows([torch.rand(3, 1, 8, 8)] * 2, ["a", "b"], column_titles=["x", "y", "z"])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "y", "z"]
+    assert ax.xaxis.get_ticks_position() == "top"
+    with pytest.raises(ValueError, match="3 columns of images but 2 column titles"):
+        show_image_rows([torch.rand(3, 1, 8, 8)], ["a"], column_titles=["x", "y"])
+
+
+def test_classifier_curves_label_both_panels_and_keep_the_last_epoch_inside():
+    history = {"train_loss": [2.0, 1.0, 0.5], "test_loss": [2.1, 1.5, 1.4], "train_accuracy": [10, 40, 80],
+               "test_accuracy": [9, 20, 25], "best_epoch": 3}
+    axes = plot_classifier_history(history)
+    for ax in axes:
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "validation", "kept epoch"]
+        assert ax.get_xlim()[1] > 3  # the kept-epoch line at the last epoch is not on the frame
 
 
 def test_loss_curves_have_train_and_test():
