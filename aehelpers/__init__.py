@@ -55,7 +55,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FlowerAugmenter", "colour_jitter", "random_resized_crop", "resize_for_eval", "CourseFlowerAutoencoder",
-    "CourseFlowerHead", "DetachedUpsample", "EncoderClassifier", "PooledHead", "ResidualAutoencoder", "ResidualBlock", "predict_logits",
+    "CourseFlowerHead", "DetachedUpsample", "EncoderClassifier", "PooledHead", "ResidualAutoencoder", "ResidualBlock",
+    "predict_logits",
     "CheckpointError", "checkpoint_path", "load_history", "load_model", "save_model",
     "DATA_ENV", "DataError", "ImageSet", "add_noise", "data_root", "flower_names", "flowers_to_float", "load_flowers",
     "load_mnist", "draw_architecture", "evaluate", "predict", "top1_accuracy", "History",

@@ -103,22 +103,22 @@ def show_image_rows(
     if len(rows) != len(row_titles):
         raise ValueError(f"{len(rows)} rows of images but {len(row_titles)} titles.")
     num_images = min(num_images, *(len(r) for r in rows))
-    mosaic = image_mosaic(rows, num_images, fill=value_range[1])
+    gap = 2  # pixels between images, in the mosaic and in the tick positions below
+    mosaic = image_mosaic(rows, num_images, gap=gap, fill=value_range[1])
     low, high = float(mosaic.min()), float(mosaic.max())
     if low < value_range[0] - 1e-3 or high > value_range[1] + 1e-3:
         raise ValueError(
             f"Pixel values run from {low:.3g} to {high:.3g}, outside the value_range {value_range}. "
             "Fix: scale the images into that range (e.g. `images / 255`), or pass value_range=(low, high)."
         )
-    height = _as_image_array(rows[0][0]).shape[0]
+    height, width = _as_image_array(rows[0][0]).shape[:2]
     fig, ax = plt.subplots(figsize=(cell_size * num_images + 0.9, cell_size * len(rows)))
     ax.imshow(mosaic, vmin=value_range[0], vmax=value_range[1], interpolation="nearest")
-    ax.set_yticks([r * (height + 2) + height / 2 for r in range(len(rows))], list(row_titles))
-    width = _as_image_array(rows[0][0]).shape[1]
+    ax.set_yticks([r * (height + gap) + height / 2 for r in range(len(rows))], list(row_titles))
     if column_titles is not None:
         if len(column_titles) < num_images:
             raise ValueError(f"{num_images} columns of images but {len(column_titles)} column titles.")
-        ax.set_xticks([c * (width + 2) + width / 2 for c in range(num_images)], list(column_titles)[:num_images],
+        ax.set_xticks([c * (width + gap) + width / 2 for c in range(num_images)], list(column_titles)[:num_images],
                       fontsize="x-small")
         ax.xaxis.tick_top()
     else:
