@@ -201,6 +201,25 @@ HEADLINES.update({
 })
 
 
+def flowers_100_top1(model) -> float:
+    from aehelpers.classifiers import predict_logits
+
+    test = ae.load_flowers("test", size=100)  # lesson 4a's images: the course's 100x100 pixels, every test photo
+    return ae.top1_accuracy(predict_logits(model, ae.flowers_to_float(test.images)), test.labels).item()
+
+
+def course_classifier(batch_norm: bool, dropout: bool, decoder: str):
+    from aehelpers.classifiers import CourseFlowerAutoencoder, CourseFlowerHead, EncoderClassifier
+
+    return EncoderClassifier(CourseFlowerAutoencoder(batch_norm, decoder), CourseFlowerHead(batch_norm, dropout))
+
+
+HEADLINES.update({
+    "04a_classifier_base": (lambda: course_classifier(False, False, "conv"), flowers_100_top1),
+    "04a_classifier_detached": (lambda: course_classifier(True, True, "upsample-detached"), flowers_100_top1),
+})
+
+
 def decimals(value: float) -> int:
     text = repr(value)
     return len(text.split(".")[1]) if "." in text and "e" not in text else 12
