@@ -4,6 +4,7 @@
 - ``models`` (the autoencoders), ``classifiers`` and ``augment`` (lesson 4), ``pca`` (lesson 5);
 - ``training`` (the loop, ``train_one_epoch``, and ``fit``), ``cuda_graphs`` (fit's GPU path),
   ``evaluation`` (predict, evaluate), ``history``, ``checkpoints``, ``weights`` (shipped trained weights);
+- ``vae`` (lesson 6: the variational autoencoder);
 - ``metrics``, ``plotting``, ``diagrams``, ``source`` (show_source), ``results`` (headline numbers as JSON);
 - ``doctor``: ``python -m aehelpers.doctor`` says what is wrong with a set-up.
 """
@@ -38,6 +39,10 @@ try:
     from .results import load_benchmark, load_results, save_results
     from .runtime import get_device, is_quick, set_seed
     from .source import show_source
+    from .vae import (
+        VAEOutput, VariationalAutoencoder, binarize, decode_to_probabilities, elbo_terms, elbo_terms_per_image,
+        importance_weighted_nll, kl_nats, negative_elbo, reconstruction_nats, sample_images,
+    )
     from .training import Recipe, TrainingDiverged, batch_indices, fit, train_one_epoch, warmup_cosine
     from .weights import load_lesson_model, train_or_load, train_or_load_history, use_trained_weights
 except ModuleNotFoundError as _missing:
@@ -70,4 +75,6 @@ __all__ = [
     "set_seed", "show_source", "Recipe", "TrainingDiverged", "batch_indices", "fit", "train_one_epoch",
     "warmup_cosine", "load_lesson_model",
     "train_or_load", "train_or_load_history", "use_trained_weights",
+    "VAEOutput", "VariationalAutoencoder", "binarize", "decode_to_probabilities", "elbo_terms", "elbo_terms_per_image",
+    "importance_weighted_nll", "kl_nats", "negative_elbo", "reconstruction_nats", "sample_images",
 ]

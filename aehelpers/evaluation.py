@@ -54,9 +54,10 @@ def evaluate_scores(
     """
     totals = dict.fromkeys(score_fns, 0.0)
     for start, outputs in batched_outputs(model, inputs, batch_size):
-        y = targets[start : start + len(outputs)].to(outputs.device, non_blocking=True)
+        count = min(batch_size, len(inputs) - start)  # outputs may be a tuple (a VAE's), so not len(outputs)
+        y = targets[start : start + count].to(model_device(model), non_blocking=True)
         for name, fn in score_fns.items():
-            totals[name] += float(fn(outputs, y)) * len(outputs)
+            totals[name] += float(fn(outputs, y)) * count
     return {name: total / len(inputs) for name, total in totals.items()}
 
 

@@ -27,6 +27,8 @@ class History:
     test_accuracy: list[float] = field(default_factory=list)
     # With ``Recipe(keep_best=True)``: the epoch (1-based) whose weights the model was given back.
     best_epoch: int | None = None
+    # With ``Recipe(extra_scores=...)``: more held-out scores per epoch, by name.
+    test_scores: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def epochs(self) -> int:
@@ -47,6 +49,8 @@ class History:
             self.test_loss.append(held_out["loss"])
             if "accuracy" in held_out:
                 self.test_accuracy.append(held_out["accuracy"])
+            for name in held_out.keys() - {"loss", "accuracy"}:
+                self.test_scores.setdefault(name, []).append(held_out[name])
 
     def is_best_epoch(self) -> bool:
         """Whether the epoch just finished is the best so far on the held-out images.

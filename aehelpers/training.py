@@ -18,7 +18,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -54,6 +54,8 @@ class Recipe:
         weight_decay: decoupled weight decay (AdamW's), which shrinks the weights a little every step.
         keep_best: at the end, give the model back the weights of its best epoch on the held-out
             images (highest accuracy for a classifier, else lowest loss).
+        extra_scores: more scores of the held-out images per epoch, by name (lesson 6 follows the two
+            terms of its loss); recorded in ``History.test_scores``.
     """
 
     loss_fn: LossFn = F.mse_loss
@@ -63,6 +65,7 @@ class Recipe:
     cosine: bool = False
     weight_decay: float = 0.0
     keep_best: bool = False
+    extra_scores: dict[str, LossFn] = field(default_factory=dict)
 
 
 def batch_indices(count: int, batch_size: int, generator: torch.Generator, shuffle: bool = True) -> Iterator[torch.Tensor]:
@@ -274,22 +277,23 @@ class HeldOutSet:
     targets: torch.Tensor | None
     loss_fn: LossFn
     classify: bool
+    extra_scores: dict[str, LossFn]
 
     @classmethod
     def make(cls, test_images: torch.Tensor | None, labels, recipe: Recipe, seed: int) -> HeldOutSet:
         if test_images is None:
-            return cls(None, None, recipe.loss_fn, False)
+            return cls(None, None, recipe.loss_fn, False, recipe.extra_scores)
         targets = test_images if labels is None else labels[1]
         # Test inputs are made once, with their own seed, so every epoch is scored on the same images.
         inputs = test_images if recipe.make_inputs is None else recipe.make_inputs(
             test_images, torch.Generator().manual_seed(seed + 1))
-        return cls(inputs, targets, recipe.loss_fn, labels is not None)
+        return cls(inputs, targets, recipe.loss_fn, labels is not None, recipe.extra_scores)
 
     def score(self, model: nn.Module) -> dict[str, float] | None:
         if self.inputs is None:
             return None
         score_fns = {"loss": self.loss_fn, "accuracy": top1_accuracy} if self.classify else {"loss": self.loss_fn}
-        return evaluate_scores(model, self.inputs, self.targets, score_fns)
+        return evaluate_scores(model, self.inputs, self.targets, score_fns | self.extra_scores)
 
 
 class BestWeights:
