@@ -4,13 +4,14 @@
 - ``models`` (the autoencoders), ``classifiers`` and ``augment`` (lesson 4), ``pca`` (lesson 5);
 - ``training`` (the loop, ``train_one_epoch``, and ``fit``), ``cuda_graphs`` (fit's GPU path),
   ``evaluation`` (predict, evaluate), ``history``, ``checkpoints``, ``weights`` (shipped trained weights);
-- ``vae`` (lesson 6: the variational autoencoder);
+- ``vae`` (lesson 6: the variational autoencoder), ``anomaly`` (lesson 7: AUROC, thresholds);
 - ``metrics``, ``plotting``, ``diagrams``, ``source`` (show_source), ``results`` (headline numbers as JSON);
 - ``doctor``: ``python -m aehelpers.doctor`` says what is wrong with a set-up.
 """
 
 try:
     from . import checks as checks  # ae.checks: the self-checks of the exercise notebooks
+    from .anomaly import OneClassSplit, auroc, one_class_split, roc_curve, threshold_for_false_alarms
     from .augment import FlowerAugmenter, colour_jitter, random_resized_crop, resize_for_eval
     from .checkpoints import CheckpointError, checkpoint_path, load_history, load_model, save_model
     from .classifiers import (
@@ -77,4 +78,5 @@ __all__ = [
     "train_or_load", "train_or_load_history", "use_trained_weights",
     "VAEOutput", "VariationalAutoencoder", "binarize", "decode_to_probabilities", "elbo_terms", "elbo_terms_per_image",
     "importance_weighted_nll", "kl_nats", "negative_elbo", "reconstruction_nats", "sample_images",
+    "OneClassSplit", "auroc", "one_class_split", "roc_curve", "threshold_for_false_alarms",
 ]
