@@ -21,7 +21,7 @@ def test_auroc_extremes_and_scale_invariance():
     is_anomaly = torch.tensor([False] * 50 + [True] * 50)
     scores = torch.arange(100.0)
     assert ae.auroc(scores, is_anomaly) == 1.0 and ae.auroc(-scores, is_anomaly) == 0.0
-    assert ae.auroc(scores.exp(), is_anomaly) == 1.0  # only the order counts
+    assert ae.auroc((scores / 10).exp(), is_anomaly) == 1.0  # only the order counts
     assert ae.auroc(torch.ones(100), is_anomaly) == 0.5  # all tied: a coin
 
 

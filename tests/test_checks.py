@@ -585,3 +585,260 @@ def test_l04b_ablation(monkeypatch, capsys):
     assert "(+1.2 points; one validation photo is 0.20 points)" in capsys.readouterr().out
     monkeypatch.setenv("AEHELPERS_QUICK", "1")
     checks.l04b_ablation(0.5, 0.0, 128)
+
+
+# Lesson 6
+
+
+def tiny_vae() -> ae.VariationalAutoencoder:
+    """An untrained VAE small enough for the checks to run it in milliseconds."""
+    torch.manual_seed(0)
+    return ae.VariationalAutoencoder(4, width=2).eval()
+
+
+def binary_digits(count: int) -> torch.Tensor:
+    return ae.binarize(torch.rand(count, 1, 28, 28, generator=torch.Generator().manual_seed(0)),
+                       torch.Generator().manual_seed(1))
+
+
+def test_l06_codes_names_each_slip(capsys):
+    generator = torch.Generator().manual_seed(0)
+    mean, log_var, noise = (torch.randn(8, 4, generator=generator) for _ in range(3))
+    with pytest.raises(ExerciseNotDone, match="fill in `codes`"):
+        checks.l06_codes(..., mean, log_var, noise)
+    with pytest.raises(CheckFailed, match=r"`codes` has shape \(4, 8\); expected \(8, 4\)"):
+        checks.l06_codes((mean + torch.exp(0.5 * log_var) * noise).T, mean, log_var, noise)
+    with pytest.raises(CheckFailed, match=r"scaled by the variance exp\(log_var\)"):
+        checks.l06_codes(mean + torch.exp(log_var) * noise, mean, log_var, noise)
+    with pytest.raises(CheckFailed, match="scaled by log_var itself"):
+        checks.l06_codes(mean + log_var * noise, mean, log_var, noise)
+    with pytest.raises(CheckFailed, match="there is no noise"):
+        checks.l06_codes(mean.clone(), mean, log_var, noise)
+    with pytest.raises(CheckFailed, match="Use the `noise` given in the cell"):
+        checks.l06_codes(mean + torch.exp(0.5 * log_var) * torch.randn(8, 4), mean, log_var, noise)  # fresh noise
+    checks.l06_codes(mean + torch.exp(0.5 * log_var) * noise, mean, log_var, noise)
+    assert capsys.readouterr().out.startswith("✓ codes = mean + exp(0.5 * log_var) * noise, (8, 4)")
+
+
+def test_l06_kl_against_the_closed_form_and_elbo_terms(capsys):
+    generator = torch.Generator().manual_seed(0)
+    mean, log_var = torch.randn(8, 4, generator=generator), torch.randn(8, 4, generator=generator)
+    per_value = 0.5 * (mean.pow(2) + log_var.exp() - 1 - log_var)
+    with pytest.raises(ExerciseNotDone, match="fill in `kl`"):
+        checks.l06_kl(..., mean, log_var)
+    with pytest.raises(CheckFailed, match=r"one value per image and code value: sum over the code values"):
+        checks.l06_kl(per_value, mean, log_var)
+    with pytest.raises(CheckFailed, match="is one number"):
+        checks.l06_kl(per_value.sum(), mean, log_var)  # summed over the images too
+    with pytest.raises(CheckFailed, match="twice the KL divergence"):
+        checks.l06_kl(2 * per_value.sum(dim=1), mean, log_var)
+    with pytest.raises(CheckFailed, match=r"the closed form .* gives"):
+        checks.l06_kl(0.5 * (mean.pow(2) + log_var - 1 - log_var.exp()).sum(dim=1), mean, log_var)  # var and log swapped
+    checks.l06_kl(per_value.sum(dim=1), mean, log_var)
+    assert "the same as ae.elbo_terms" in capsys.readouterr().out
+
+
+def test_l06_guess_and_importance(capsys):
+    model, images = tiny_vae(), binary_digits(6)
+    with pytest.raises(ExerciseNotDone, match="fill in `my_guess`"):
+        checks.l06_guess(...)
+    with pytest.raises(CheckFailed, match="write one of 'under 1 nat'"):
+        checks.l06_guess("2 nats")
+    checks.l06_guess("1 to 10 nats")
+    right = {k: ae.importance_weighted_nll(model, images, samples=k, seed=0).mean().item() for k in (1, 10, 100)}
+    with pytest.raises(ExerciseNotDone, match="fill in `nll`"):
+        checks.l06_importance(..., model, images, "1 to 10 nats")
+    with pytest.raises(CheckFailed, match=r"keys 1, 10 and 100 .*got \[1, 10\]"):
+        checks.l06_importance({1: right[1], 10: right[10]}, model, images, "1 to 10 nats")
+    with pytest.raises(CheckFailed, match=r"one value per image; take the mean"):
+        checks.l06_importance({k: ae.importance_weighted_nll(model, images, samples=k) for k in (1, 10, 100)},
+                              model, images, "1 to 10 nats")
+    with pytest.raises(CheckFailed, match="is positive"):
+        checks.l06_importance({k: -v for k, v in right.items()}, model, images, "1 to 10 nats")
+    with pytest.raises(CheckFailed, match="about 6 times the mean"):
+        checks.l06_importance({k: 6 * v for k, v in right.items()}, model, images, "1 to 10 nats")
+    with pytest.raises(CheckFailed, match=r"nll\[1\] is .* the check measures"):
+        checks.l06_importance({**right, 1: right[1] + 10}, model, images, "1 to 10 nats")
+    with pytest.raises(CheckFailed, match=r"nll\[100\] is .*, above nll\[10\]"):
+        checks.l06_importance({**right, 100: right[10] + 5}, model, images, "1 to 10 nats")
+    capsys.readouterr()
+    checks.l06_importance(right, model, images, "under 1 nat")  # an untrained model: K hardly matters
+    assert "nats below K = 1, under 1 nat: as you guessed" in capsys.readouterr().out
+    planted = {1: right[1], 10: right[10], 100: right[10] - 12}
+    checks.l06_importance(planted, model, images, "1 to 10 nats")
+    assert "over 10 nats: you guessed '1 to 10 nats'" in capsys.readouterr().out
+
+
+def test_l06_active_units(capsys):
+    model, images = tiny_vae(), binary_digits(30)
+    with torch.no_grad():  # switch one code value off: the encoder gives it the same mean for every image
+        model.encoder[-1].weight[0] = 0.0
+    with torch.inference_mode():
+        means, log_var = model.encode(images)
+    variance = means.var(dim=0)
+    expected = int((variance > 0.01).sum())
+    assert expected < 4
+    with pytest.raises(ExerciseNotDone, match="fill in `means`"):
+        checks.l06_active_units(..., None, None, model, images)
+    with pytest.raises(CheckFailed, match=r"`means` has shape \(30, 8\); expected \(30, 4\)"):
+        checks.l06_active_units(torch.cat([means, log_var], dim=1), None, None, model, images)
+    with pytest.raises(CheckFailed, match="holds the log-variances"):
+        checks.l06_active_units(log_var, None, None, model, images)
+    with pytest.raises(CheckFailed, match="not the encoder's means for `test_binary`"):
+        checks.l06_active_units(model.encode(images.flip(0))[0].detach(), None, None, model, images)
+    with pytest.raises(ExerciseNotDone, match="fill in `unit_variance`"):
+        checks.l06_active_units(means, ..., None, model, images)
+    with pytest.raises(CheckFailed, match=r"one value per image: take the variance over the images"):
+        checks.l06_active_units(means, means.var(dim=1), None, model, images)
+    with pytest.raises(CheckFailed, match="is the standard deviation"):
+        checks.l06_active_units(means, means.std(dim=0), None, model, images)
+    with pytest.raises(ExerciseNotDone, match="fill in `active`"):
+        checks.l06_active_units(means, variance, ..., model, images)
+    with pytest.raises(CheckFailed, match=rf"`active` is {expected + 1}; it should be the number"):
+        checks.l06_active_units(means, variance, expected + 1, model, images)
+    checks.l06_active_units(means, means.var(dim=0, correction=0), torch.tensor(expected), model, images)
+    assert f"✓ {expected} of 4 code values are active" in capsys.readouterr().out
+
+
+# Lesson 7
+
+
+def auroc_by_pairs(scores: torch.Tensor, is_anomaly: torch.Tensor, ties: float = 0.5,
+                   reverse: bool = False) -> float:
+    """The solution of lesson 7's exercise 1 (``ties``, ``reverse``: typical mistakes, planted)."""
+    anomaly_scores, normal_scores = scores[is_anomaly], scores[~is_anomaly]
+    if reverse:
+        anomaly_scores, normal_scores = normal_scores, anomaly_scores
+    higher = anomaly_scores[:, None] > normal_scores[None, :]
+    tied = anomaly_scores[:, None] == normal_scores[None, :]
+    return (higher.float() + ties * tied.float()).mean().item()
+
+
+def l07_model() -> ae.BottleneckAutoencoder:
+    """Lesson 7's autoencoder (code 16, width 8), untrained but with batch-norm statistics unlike a fresh one's."""
+    torch.manual_seed(0)
+    model = ae.BottleneckAutoencoder(16, width=8)
+    model.train()
+    with torch.no_grad():  # a batch in training mode moves the running statistics away from 0 and 1
+        model(torch.rand(16, 1, 28, 28))
+    return model.eval()
+
+
+def test_l07_scores():
+    model, images = l07_model(), torch.rand(12, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    scores = ae.mse_per_image(ae.predict(model, images), images)
+    with pytest.raises(ExerciseNotDone, match="fill in `scores`"):
+        checks.l07_scores(..., model, images)
+    with pytest.raises(CheckFailed, match=r"one number .* one score per image, shape \(12,\)"):
+        checks.l07_scores(scores.mean(), model, images)
+    with pytest.raises(CheckFailed, match="sum of the squared errors"):
+        checks.l07_scores(scores * 784, model, images)
+    with torch.no_grad():  # scored in training mode: batch norm uses the batch's statistics (on a twin of the
+        in_training_mode = ae.mse_per_image(l07_model().train()(images), images)  # model: that updates them)
+    with pytest.raises(CheckFailed, match="in eval mode"):
+        checks.l07_scores(in_training_mode, model, images)
+    checks.l07_scores(scores, model, images)
+
+
+def test_l07_auroc_by_pairs(capsys):
+    torch.manual_seed(0)
+    scores, is_anomaly = torch.rand(50), torch.arange(50) % 4 != 0
+
+    def todo(scores: torch.Tensor, is_anomaly: torch.Tensor) -> float:
+        higher = ...
+        tied = ...
+        return (higher.float() + 0.5 * tied.float()).mean().item()
+
+    with pytest.raises(ExerciseNotDone, match="fill in `auroc_by_pairs`"):
+        checks.l07_auroc_by_pairs(..., scores, is_anomaly)
+    with pytest.raises(ExerciseNotDone, match="fill in `auroc_by_pairs` in the cell above"):
+        checks.l07_auroc_by_pairs(todo, scores, is_anomaly)
+    with pytest.raises(ExerciseNotDone, match="fill in `auroc_by_pairs`"):
+        checks.l07_auroc_by_pairs(lambda s, a: ..., scores, is_anomaly)  # `return ...` left
+    with pytest.raises(CheckFailed, match="ties count 0 in yours"):
+        checks.l07_auroc_by_pairs(lambda s, a: auroc_by_pairs(s, a, ties=0.0), scores, is_anomaly)
+    with pytest.raises(CheckFailed, match="ties count 1 in yours"):
+        checks.l07_auroc_by_pairs(lambda s, a: auroc_by_pairs(s, a, ties=1.0), scores, is_anomaly)
+    with pytest.raises(CheckFailed, match="the normal image scores higher"):
+        checks.l07_auroc_by_pairs(lambda s, a: auroc_by_pairs(s, a, reverse=True), scores, is_anomaly)
+    with pytest.raises(CheckFailed, match=r"shape \(2, 3\), one value per pair"):
+        checks.l07_auroc_by_pairs(lambda s, a: (s[a][:, None] > s[~a][None, :]).float(), scores, is_anomaly)
+    with pytest.raises(CheckFailed, match="A tensor of bools has no mean"):
+        checks.l07_auroc_by_pairs(lambda s, a: (s[a][:, None] > s[~a][None, :]).mean(), scores, is_anomaly)
+    checks.l07_auroc_by_pairs(auroc_by_pairs, scores, is_anomaly)
+    assert f"{ae.auroc(scores, is_anomaly):.4f} on your test images' scores" in capsys.readouterr().out
+
+
+def test_l07_guess_and_sevens(capsys):
+    with pytest.raises(ExerciseNotDone, match="fill in `my_guess`"):
+        checks.l07_guess(...)
+    with pytest.raises(CheckFailed, match="write one of 'higher', 'lower', 'about the same'"):
+        checks.l07_guess("worse")
+    checks.l07_guess("lower")
+    labels = torch.arange(60) % 10
+    scores = labels.float() + torch.rand(60, generator=torch.Generator().manual_seed(0))  # 7s score high, 1s low
+    scores[labels == 7] -= 5.0  # still above every 1, while the 0s score below the 1s: the 7s alone are easier
+    auroc_all = ae.auroc(scores, labels != 1)
+    pair = (labels == 1) | (labels == 7)
+    auroc_sevens = ae.auroc(scores[pair], labels[pair] == 7)
+    with pytest.raises(ExerciseNotDone, match="fill in `auroc_sevens`"):
+        checks.l07_sevens(auroc_all, ..., scores, labels, "lower")
+    with pytest.raises(CheckFailed, match="a percentage: keep the fraction"):
+        checks.l07_sevens(100 * auroc_all, auroc_sevens, scores, labels, "lower")
+    with pytest.raises(CheckFailed, match="labels are the wrong way round"):
+        checks.l07_sevens(ae.auroc(scores, labels == 1), auroc_sevens, scores, labels, "lower")
+    with pytest.raises(CheckFailed, match="counts the other eight digits as normal"):
+        checks.l07_sevens(auroc_all, ae.auroc(scores, labels == 7), scores, labels, "lower")
+    capsys.readouterr()
+    checks.l07_sevens(auroc_all, auroc_sevens, scores, labels, "lower")
+    out = capsys.readouterr().out
+    assert "higher" in out and "you guessed 'lower'" in out, out
+    checks.l07_sevens(torch.tensor(auroc_all), auroc_sevens, scores, labels, "higher")  # a 0-dim tensor is fine
+    assert "as you guessed" in capsys.readouterr().out
+
+
+def test_l07_outcome_compares_the_shares_of_wrong_pairs():
+    assert checks._l07_outcome(0.995, 0.999) == "lower"  # half a point, but five times the wrong pairs
+    assert checks._l07_outcome(0.9985, 0.998) == "higher"
+    assert checks._l07_outcome(0.9979, 0.998) == "about the same"
+    assert checks._l07_outcome(1.0, 1.0) == "about the same"
+
+
+def test_l07_centre_code_scores_and_aurocs(capsys):
+    model = l07_model()
+    generator = torch.Generator().manual_seed(2)
+    train_normal = torch.rand(20, 1, 28, 28, generator=generator)
+    images = torch.rand(10, 1, 28, 28, generator=generator)
+    is_anomaly = torch.arange(10) % 2 == 0
+    codes = ae.predict(model.encoder, train_normal)
+    centre = codes.mean(dim=0)
+    with pytest.raises(ExerciseNotDone, match="fill in `centre`"):
+        checks.l07_centre(..., model, train_normal)
+    with pytest.raises(CheckFailed, match=r"`centre` has shape \(20,\); expected \(16,\)"):
+        checks.l07_centre(codes.mean(dim=1), model, train_normal)
+    with torch.no_grad():  # encoded in training mode: each batch's own batch-norm statistics
+        in_training_mode = l07_model().train().encoder(train_normal).mean(dim=0)  # a twin: it updates them
+    with pytest.raises(CheckFailed, match="encode them in eval mode"):
+        checks.l07_centre(in_training_mode, model, train_normal)
+    checks.l07_centre(centre, model, train_normal)
+
+    code_scores = (ae.predict(model.encoder, images) - centre).square().sum(dim=1)
+    with pytest.raises(ExerciseNotDone, match="fill in `code_scores`"):
+        checks.l07_code_scores(..., centre, model, images)
+    with pytest.raises(CheckFailed, match=r"`code_scores` has shape \(10, 16\); expected \(10,\)"):
+        checks.l07_code_scores((ae.predict(model.encoder, images) - centre).square(), centre, model, images)
+    with pytest.raises(CheckFailed, match="not each test image's squared distance"):
+        checks.l07_code_scores((ae.predict(model.encoder, images) - 0).square().sum(dim=1), centre, model, images)
+    capsys.readouterr()
+    checks.l07_code_scores(code_scores.sqrt(), centre, model, images)  # the same order: accepted with a note
+    assert "the distance itself" in capsys.readouterr().out
+    checks.l07_code_scores(code_scores, centre, model, images)
+
+    scores = ae.mse_per_image(ae.predict(model, images), images)
+    auroc_code, auroc_reconstruction = ae.auroc(code_scores, is_anomaly), ae.auroc(scores, is_anomaly)
+    with pytest.raises(ExerciseNotDone, match="fill in `auroc_code`"):
+        checks.l07_code_vs_reconstruction(..., auroc_reconstruction, code_scores, scores, is_anomaly)
+    if abs(auroc_code - auroc_reconstruction) > 1e-6:  # the two swapped
+        with pytest.raises(CheckFailed, match="expected .*, ae.auroc\\(code_scores, is_anomaly\\)"):
+            checks.l07_code_vs_reconstruction(auroc_reconstruction, auroc_code, code_scores, scores, is_anomaly)
+    checks.l07_code_vs_reconstruction(auroc_code, auroc_reconstruction, code_scores, scores, is_anomaly)
