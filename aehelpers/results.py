@@ -53,6 +53,17 @@ LESSONS: dict[str, tuple[str, str]] = {
         "PCA + learned correction **{ae_k196_mse:.6f}**, lesson 1's model {course_k196_mse:.6f}; with 32 values: "
         "PCA {pca_k32_mse:.6f}, PCA + correction {ae_k32_mse:.6f}",
     ),
+    "06_variational_autoencoder": (
+        "Beyond the course: the variational autoencoder; sampling, interpolation, a 2-value code, the beta trade-off",
+        "binarised MNIST: test negative ELBO {test_neg_elbo:.2f} nats, importance-weighted -log p(x) "
+        "**{test_nll_nats:.2f}** nats (K = {nll_samples}, first {nll_images:,} test images) after {epochs} epochs",
+    ),
+    "07_anomaly_detection": (
+        "Beyond the course: anomaly detection by reconstruction error on one-class MNIST, against PCA, a VAE and "
+        "scikit-learn's detectors",
+        "mean AUROC over the ten digits: autoencoder **{autoencoder_mean_auroc:.1f}%**, PCA {pca_mean_auroc:.1f}%, "
+        "VAE {vae_mean_auroc:.1f}%, best scikit-learn detector {best_classical_mean_auroc:.1f}%",
+    ),
 }
 
 
