@@ -126,13 +126,21 @@ def kl_nats(outputs: VAEOutput, images: torch.Tensor) -> torch.Tensor:
     return elbo_terms(outputs, images)[1].mean()
 
 
+def _draw_codes(model: VariationalAutoencoder, images: torch.Tensor, samples: int,
+                generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """(mean, log_var, noise, codes): ``samples`` codes per image drawn from q(z | x), codes (samples, N, d).
+
+    The noise comes from ``generator`` on the CPU, so every estimate below repeats exactly on any device.
+    """
+    mean, log_var = model.encode(images)
+    noise = torch.randn((samples, *mean.shape), generator=generator).to(mean.device)
+    return mean, log_var, noise, mean + torch.exp(0.5 * log_var) * noise
+
+
 def _log_weights(model: VariationalAutoencoder, images: torch.Tensor, samples: int,
                  generator: torch.Generator) -> torch.Tensor:
     """log p(x, z_k) - log q(z_k | x) for ``samples`` codes z_k drawn from q per image: (samples, N)."""
-    mean, log_var = model.encode(images)
-    std = torch.exp(0.5 * log_var)
-    noise = torch.randn((samples, *mean.shape), generator=generator).to(mean.device)
-    codes = mean + std * noise
+    _, log_var, noise, codes = _draw_codes(model, images, samples, generator)
     logits = model.decode(codes.flatten(0, 1)).view(samples, *images.shape)
     log_p_x = -F.binary_cross_entropy_with_logits(logits, images.expand_as(logits), reduction="none").flatten(2).sum(2)
     log_p_z = -0.5 * (codes.pow(2) + math.log(2 * math.pi)).sum(2)
@@ -176,9 +184,8 @@ def elbo_terms_per_image(model: VariationalAutoencoder, images: torch.Tensor, se
     terms = []
     for batch in images.split(batch_size):
         batch = batch.to(device)
-        mean, log_var = model.encode(batch)
-        noise = torch.randn(mean.shape, generator=generator).to(device)
-        outputs = VAEOutput(model.decode(mean + torch.exp(0.5 * log_var) * noise), mean, log_var)
+        mean, log_var, _, codes = _draw_codes(model, batch, 1, generator)
+        outputs = VAEOutput(model.decode(codes[0]), mean, log_var)
         terms.append([term.cpu() for term in elbo_terms(outputs, batch)])
     model.train(was_training)
     return torch.cat([t[0] for t in terms]), torch.cat([t[1] for t in terms])
