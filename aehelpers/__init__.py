@@ -42,7 +42,7 @@ try:
     from .source import show_source
     from .vae import (
         VAEOutput, VariationalAutoencoder, binarize, decode_to_probabilities, elbo_terms, elbo_terms_per_image,
-        importance_weighted_nll, kl_nats, negative_elbo, reconstruction_nats, sample_images,
+        importance_weighted_nll, kl_nats, log_importance_weights, negative_elbo, reconstruction_nats, sample_images,
     )
     from .training import Recipe, TrainingDiverged, batch_indices, fit, train_one_epoch, warmup_cosine
     from .weights import load_lesson_model, train_or_load, train_or_load_history, use_trained_weights
@@ -77,6 +77,6 @@ __all__ = [
     "warmup_cosine", "load_lesson_model",
     "train_or_load", "train_or_load_history", "use_trained_weights",
     "VAEOutput", "VariationalAutoencoder", "binarize", "decode_to_probabilities", "elbo_terms", "elbo_terms_per_image",
-    "importance_weighted_nll", "kl_nats", "negative_elbo", "reconstruction_nats", "sample_images",
+    "importance_weighted_nll", "kl_nats", "log_importance_weights", "negative_elbo", "reconstruction_nats", "sample_images",
     "OneClassSplit", "auroc", "one_class_split", "roc_curve", "threshold_for_false_alarms",
 ]

@@ -19,7 +19,6 @@ import torch
 from torch import nn
 
 from .training import Recipe, TrainingDiverged, batch_indices
-from .vae import VariationalAutoencoder
 
 
 OFF_ENV = "AEHELPERS_CUDA_GRAPHS"  # set to 0 to train eagerly on CUDA too (benchmarks/cuda_graphs.py compares)
@@ -29,7 +28,7 @@ def can_capture(model: nn.Module, device: torch.device) -> bool:
     """CUDA, not switched off, and no module whose randomness a graph replay would freeze (dropout, a VAE's noise)."""
     if device.type != "cuda" or os.environ.get(OFF_ENV, "1").strip() == "0":
         return False
-    if isinstance(model, VariationalAutoencoder):  # its forward pass draws the code's noise: train it eagerly
+    if getattr(model, "draws_noise", False):  # its forward pass samples (a VAE's code): train it eagerly
         return False
     return not any(isinstance(m, nn.modules.dropout._DropoutNd) for m in model.modules())
 

@@ -8,6 +8,7 @@ notebooks never need to move tensors themselves.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +23,21 @@ def model_device(model: nn.Module) -> torch.device:
     return first.device if first is not None else torch.device("cpu")
 
 
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode for a ``with`` block, then restore the mode it had (even after an error).
+
+    Why: evaluating must not leave a model that was training in eval mode (dropout and batch norm
+    would silently stop training), nor the other way round.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 def batched_outputs(model: nn.Module, inputs: torch.Tensor, batch_size: int = 2_000) -> Iterator[tuple[int, torch.Tensor]]:
     """Yield (start index, outputs) batch by batch, in eval mode under ``torch.inference_mode()``.
 
@@ -30,14 +46,9 @@ def batched_outputs(model: nn.Module, inputs: torch.Tensor, batch_size: int = 2_
     model's device, so the inputs may stay on the CPU.
     """
     device = model_device(model)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            for start in range(0, len(inputs), batch_size):
-                yield start, model(inputs[start : start + batch_size].to(device, non_blocking=True))
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.inference_mode():
+        for start in range(0, len(inputs), batch_size):
+            yield start, model(inputs[start : start + batch_size].to(device, non_blocking=True))
 
 
 def predict(model: nn.Module, inputs: torch.Tensor, batch_size: int = 2_000) -> torch.Tensor:

@@ -280,10 +280,15 @@ def layer_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> list[tuple[s
 
 def print_layer_shapes(model: nn.Module, input_shape: tuple[int, ...]) -> None:
     """Print a table of every layer with the shape and size of what it outputs."""
-    print(f"{'layer':<12}{'operation':<36}{'output shape':<15}{'values':>7}")
-    print(f"{'input':<12}{'':<36}{str(tuple(input_shape)):<15}{_numel(input_shape):>7}")
-    for name, layer, shape in layer_shapes(model, input_shape):
-        print(f"{name:<12}{describe_layer(layer):<36}{str(shape):<15}{_numel(shape):>7}")
+    rows = [(name, describe_layer(layer), str(shape), _numel(shape))
+            for name, layer, shape in layer_shapes(model, input_shape)]
+    # Columns as wide as their longest entry (at least the usual widths), so that long names never run together.
+    name_width = max([12] + [len(row[0]) + 1 for row in rows])
+    operation_width = max([36] + [len(row[1]) + 1 for row in rows])
+    print(f"{'layer':<{name_width}}{'operation':<{operation_width}}{'output shape':<15}{'values':>7}")
+    print(f"{'input':<{name_width}}{'':<{operation_width}}{str(tuple(input_shape)):<15}{_numel(input_shape):>7}")
+    for name, operation, shape, values in rows:
+        print(f"{name:<{name_width}}{operation:<{operation_width}}{shape:<15}{values:>7}")
 
 
 def _numel(shape: tuple[int, ...]) -> int:

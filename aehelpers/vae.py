@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .evaluation import model_device
+from .evaluation import eval_mode, model_device
 from .models import check_images
 
 
@@ -50,6 +50,8 @@ class VariationalAutoencoder(nn.Module):
         latent_size: values in the code z.
         width: channels at 28x28 and 14x14; the 7x7 stage has twice as many.
     """
+
+    draws_noise = True  # its forward pass samples the code: a replayed CUDA graph would reuse one draw
 
     def __init__(self, latent_size: int = 32, width: int = 32) -> None:
         super().__init__()
@@ -137,9 +139,13 @@ def _draw_codes(model: VariationalAutoencoder, images: torch.Tensor, samples: in
     return mean, log_var, noise, mean + torch.exp(0.5 * log_var) * noise
 
 
-def _log_weights(model: VariationalAutoencoder, images: torch.Tensor, samples: int,
-                 generator: torch.Generator) -> torch.Tensor:
-    """log p(x, z_k) - log q(z_k | x) for ``samples`` codes z_k drawn from q per image: (samples, N)."""
+def log_importance_weights(model: VariationalAutoencoder, images: torch.Tensor, samples: int,
+                           generator: torch.Generator) -> torch.Tensor:
+    """log p(x, z_k) - log q(z_k | x) for ``samples`` codes z_k drawn from q per image: (samples, N).
+
+    Each is the log of one importance weight p(x, z_k) / q(z_k | x); the mean of the weights estimates
+    p(x). Why logs: for a whole digit p(x, z) is around e^-100, below the smallest float32 number.
+    """
     _, log_var, noise, codes = _draw_codes(model, images, samples, generator)
     logits = model.decode(codes.flatten(0, 1)).view(samples, *images.shape)
     log_p_x = -F.binary_cross_entropy_with_logits(logits, images.expand_as(logits), reduction="none").flatten(2).sum(2)
@@ -159,13 +165,11 @@ def importance_weighted_nll(model: VariationalAutoencoder, images: torch.Tensor,
     """
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples!r}.")
-    was_training = model.training
-    model.eval()
     generator = torch.Generator().manual_seed(seed)
     device = model_device(model)
-    nll = [-(torch.logsumexp(_log_weights(model, batch.to(device), samples, generator).double(), 0)
-             - math.log(samples)).float().cpu() for batch in images.split(batch_size)]
-    model.train(was_training)
+    with eval_mode(model):
+        nll = [-(torch.logsumexp(log_importance_weights(model, batch.to(device), samples, generator).double(), 0)
+                 - math.log(samples)).float().cpu() for batch in images.split(batch_size)]
     return torch.cat(nll)
 
 
@@ -177,17 +181,15 @@ def elbo_terms_per_image(model: VariationalAutoencoder, images: torch.Tensor, se
     The code is drawn from a seeded generator, so the same model and images always give the same
     numbers; their sum is the image's negative ELBO.
     """
-    was_training = model.training
-    model.eval()
     generator = torch.Generator().manual_seed(seed)
     device = model_device(model)
     terms = []
-    for batch in images.split(batch_size):
-        batch = batch.to(device)
-        mean, log_var, _, codes = _draw_codes(model, batch, 1, generator)
-        outputs = VAEOutput(model.decode(codes[0]), mean, log_var)
-        terms.append([term.cpu() for term in elbo_terms(outputs, batch)])
-    model.train(was_training)
+    with eval_mode(model):
+        for batch in images.split(batch_size):
+            batch = batch.to(device)
+            mean, log_var, _, codes = _draw_codes(model, batch, 1, generator)
+            outputs = VAEOutput(model.decode(codes[0]), mean, log_var)
+            terms.append([term.cpu() for term in elbo_terms(outputs, batch)])
     return torch.cat([t[0] for t in terms]), torch.cat([t[1] for t in terms])
 
 
@@ -201,8 +203,5 @@ def sample_images(model: VariationalAutoencoder, count: int, seed: int = 0) -> t
 @torch.inference_mode()
 def decode_to_probabilities(model: VariationalAutoencoder, codes: torch.Tensor) -> torch.Tensor:
     """Decode codes to pixel probabilities on the CPU (the grey level shown is each pixel's chance of being on)."""
-    was_training = model.training
-    model.eval()
-    probabilities = torch.sigmoid(model.decode(codes.to(model_device(model)))).cpu()
-    model.train(was_training)
-    return probabilities
+    with eval_mode(model):
+        return torch.sigmoid(model.decode(codes.to(model_device(model)))).cpu()

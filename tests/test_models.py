@@ -3,6 +3,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import aehelpers as ae
 from aehelpers.models import (
     ConvAutoencoder, DenoisingAutoencoder, UpsampleAutoencoder, check_images, count_parameters, layer_shapes,
 )
@@ -78,3 +79,11 @@ def test_any_wrong_shape_is_refused_with_its_shape_named(shape):
 def test_integer_pixels_are_refused_with_the_conversion(dtype):
     with pytest.raises(ValueError, match=r"images.float\(\) / 255"):
         check_images(torch.zeros(2, 1, 28, 28, dtype=dtype), 1, (28, 28), "M")
+
+
+def test_layer_table_columns_stay_apart_for_long_operation_names(capsys):
+    ae.print_layer_shapes(ae.VariationalAutoencoder(latent_size=2, width=4), (1, 28, 28))
+    lines = capsys.readouterr().out.splitlines()
+    long_line = next(line for line in lines if "ConvTranspose2d" in line and "stride" in line)
+    assert "pad 1 " in long_line and "pad 1(" not in long_line  # the operation and its shape stay apart
+    assert len({line.index("output shape") for line in lines[:1]} | {long_line.index("(8, 14, 14)")}) == 1

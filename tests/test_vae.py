@@ -80,3 +80,21 @@ def test_samples_are_probabilities_and_bad_codes_are_named():
         model.decode(torch.zeros(2, 3))
     with pytest.raises(ValueError, match="latent_size"):
         ae.VariationalAutoencoder(latent_size=0)
+
+
+def test_the_evaluations_leave_the_model_in_the_mode_they_found_it():
+    vae, images = small_vae(), torch.rand(2, 1, 28, 28).bernoulli()
+    for training in (True, False):
+        vae.train(training)
+        ae.importance_weighted_nll(vae, images, samples=2)
+        ae.elbo_terms_per_image(vae, images)
+        ae.sample_images(vae, 2)
+        assert vae.training is training
+
+
+def test_a_vae_is_never_captured_as_a_cuda_graph():
+    from aehelpers.cuda_graphs import can_capture
+
+    assert small_vae().draws_noise
+    assert not can_capture(small_vae(), torch.device("cuda"))  # a replay would reuse one draw of the noise
+    assert can_capture(ae.ConvAutoencoder(), torch.device("cuda"))  # an autoencoder without noise is captured
