@@ -61,8 +61,9 @@ LESSONS: dict[str, tuple[str, str]] = {
     "07_anomaly_detection": (
         "Beyond the course: anomaly detection by reconstruction error on one-class MNIST, against PCA, a VAE and "
         "scikit-learn's detectors",
-        "mean AUROC over the ten digits: autoencoder **{autoencoder_mean_auroc:.1f}%**, PCA {pca_mean_auroc:.1f}%, "
-        "VAE {vae_mean_auroc:.1f}%, best scikit-learn detector {best_classical_mean_auroc:.1f}%",
+        "mean AUROC over the ten digits: autoencoder **{autoencoder_mean_auroc_over_seeds:.1f}%** (mean of 5 seeds; "
+        "seed 0: {autoencoder_mean_auroc:.1f}%), PCA {pca_mean_auroc:.1f}%, VAE {vae_mean_auroc:.1f}%, best scikit-learn "
+        "detector {best_classical_mean_auroc:.1f}%",
     ),
 }
 
