@@ -50,6 +50,7 @@ readme: setup
 execute: setup
 	AEHELPERS_RECORD_RUN=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 \
 		--ExecutePreprocessor.store_widget_state=True $(NB)
+	@echo "Written by the recording run (results, weights, curves):"; git status --short notebooks/results weights
 	$(MAKE) readme
 
 # Course way vs aehelpers way, side by side, lesson 1 with 3 seeds (about 70 minutes on 2 cores); writes benchmarks/results/

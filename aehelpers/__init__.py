@@ -2,10 +2,11 @@
 
 - ``runtime`` (quick mode, seed, device), ``paths`` (where things live), ``data`` (MNIST, Flowers-102);
 - ``models`` (the autoencoders), ``classifiers`` and ``augment`` (lesson 4), ``pca`` (lesson 5);
-- ``training`` (the loop, ``train_one_epoch``, and ``fit``), ``cuda_graphs`` (fit's GPU path),
+- ``recipe`` (how a run trains), ``training`` (the loop, ``train_one_epoch``, and ``fit``), ``cuda_graphs`` (fit's GPU path),
   ``evaluation`` (predict, evaluate), ``history``, ``checkpoints``, ``weights`` (shipped trained weights);
 - ``vae`` (lesson 6: the variational autoencoder), ``anomaly`` (lesson 7: AUROC, thresholds);
 - ``metrics``, ``plotting``, ``diagrams``, ``source`` (show_source), ``results`` (headline numbers as JSON);
+- ``twins`` (lesson cells kept identical to the package), ``checks`` (the exercises' self-checks, a module per lesson);
 - ``doctor``: ``python -m aehelpers.doctor`` says what is wrong with a set-up.
 """
 

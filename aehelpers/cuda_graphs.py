@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .training import Recipe, TrainingDiverged, batch_indices
+from .recipe import Recipe, TrainingDiverged, batch_indices
 
 
 OFF_ENV = "AEHELPERS_CUDA_GRAPHS"  # set to 0 to train eagerly on CUDA too (benchmarks/cuda_graphs.py compares)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .paths import BENCHMARK_DIR, README, REPO_ROOT, RESULTS_DIR
-from .runtime import RECORD_ENV, is_quick, is_recording_run
+from .runtime import is_quick, is_recording_run
 
 # What the README's table says about each lesson: its title, and how to word the headline
 # from the lesson's results file. A lesson whose file is missing shows "not run yet".
@@ -86,17 +86,14 @@ def save_results(notebook_name: str, values: dict, shipped: dict[str, str] | Non
         print(f"Trained weights were loaded, not trained: results not saved (the stored {notebook_name}.json is from "
               "the full run that made them).")
         return None
-    if not is_recording_run():
-        print(f"Your run: results not saved (the stored {notebook_name}.json is the course's record; a maintainer's "
-              f"full run sets {RECORD_ENV}=1, as `make execute` does, to renew it).")
+    if not is_recording_run():  # a learner's full run: the stored file stays the course's record, silently
         return None
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{notebook_name}.json"
     path.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
     for name, key in (shipped or {}).items():
         weights.record_headline(name, notebook_name, key, values[key])
-    print(f"Saved {path.relative_to(REPO_ROOT)}")
-    return path
+    return path  # silent, like a learner's run, so the stored outputs are what a learner sees
 
 
 def load_results(notebook_name: str) -> dict | None:

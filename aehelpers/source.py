@@ -1,8 +1,9 @@
 """Showing the package's code in a lesson, where it is taught.
 
-Defined in lesson 1 (``notebooks/01_conv_autoencoder.ipynb``). The models and the training loop
-live once, in this package; a lesson shows them with ``show_source`` instead of keeping a second
-copy that could drift from the code that really runs.
+Defined in lesson 1 (``notebooks/01_conv_autoencoder.ipynb``). For plumbing a learner reads but need
+not edit (``fit``'s conveniences, data loading): the lesson shows it with ``show_source`` instead of a
+pasted copy that could drift from the code that runs. Code a lesson teaches is defined in the lesson's
+own cells instead, kept identical to the package by ``twins``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def source_of(obj: object) -> str:
 def show_source(obj: object) -> SourceCode:
     """The code of ``obj`` exactly as the package runs it, for a notebook to display.
 
-    Why not a copy in the notebook: the lesson then shows the very code that ``fit`` and the
-    models run, and a change to the package can never leave a stale copy behind.
+    Why not a copy in the notebook: the lesson then shows the very code that runs, and a change to the
+    package can never leave a stale copy behind.
     """
     return SourceCode(source_of(obj), getattr(obj, "__qualname__", repr(obj)))

@@ -173,9 +173,8 @@ def ship_weights(model: nn.Module, name: str, history: History) -> Path:
                   "history": history.as_dict()}, path)
     # From here on the lesson measures exactly the weights it ships, so the stored numbers can be
     # re-computed from the file (tests/test_weights.py does); the rounding moves the loss by about 1e-8.
+    # Silent, so that the stored lesson prints only what a learner's own run prints (CONTRIBUTING.md).
     model.load_state_dict(weights)
-    print(f"Shipped weights/{path.name} ({path.stat().st_size / 2**20:.2f} MiB; large weight tensors in float16): "
-          "every number below comes from these stored weights.")
     device = next(model.parameters()).device
     entries = read_manifest()
     entries[name] = {

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 import aehelpers as ae
-from aehelpers import augment, classifiers, training
+from aehelpers import augment, classifiers, training, twins
 from aehelpers.source import show_source, source_of
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").rglob("*.ipynb"))
@@ -165,3 +165,70 @@ def test_show_source_refuses_what_has_no_source():
 
 def test_shown_source_is_dedented_for_methods():
     assert textwrap.dedent(str(show_source(ae.ConvAutoencoder.forward))).startswith("def forward")
+
+
+# Twin cells: the code a lesson teaches is defined in the lesson's own editable cells, and the package keeps an
+# identical copy for later lessons and the tests (aehelpers/twins.py says which way the sync runs).
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_twin_cells_equal_the_package(path):
+    assert not twins.differences(nbformat.read(path, as_version=4)), twins.differences(nbformat.read(path, as_version=4))
+
+
+def twin_notebook(cell_source: str) -> dict:
+    return {"cells": [{"cell_type": "code", "source": cell_source}]}
+
+
+def test_the_twin_check_catches_an_edited_cell():
+    original = twins.package_definitions("models")["ConvAutoencoder"]
+    header = "# Twin of aehelpers/models.py: edit and re-run this cell.\nfrom torch import nn\n\n\n"
+    assert twins.differences(twin_notebook(header + original)) == []
+    edited = original.replace("nn.Conv2d(16, 4,", "nn.Conv2d(16, 8,")
+    assert "differs" in twins.differences(twin_notebook(header + edited))[0]
+    assert "not defined" in twins.differences(twin_notebook(header + "def no_such_helper():\n    pass"))[0]
+    assert "defines nothing" in twins.differences(twin_notebook(header))[0]
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        twins.differences(twin_notebook("# Twin of aehelpers/nowhere.py\ndef f():\n    pass"))
+    # --write puts the package's text back, and keeps the cell's own lines
+    synced = twins.synced_source(header + edited + "\n\n\nmodel = ConvAutoencoder()", "models")
+    assert synced == header + original + "\n\n\nmodel = ConvAutoencoder()"
+
+
+def test_lessons_use_what_their_twin_cells_define():
+    # A twin cell is there to be edited: the lesson must build its models from the cell's class, not ae.<Class>.
+    for path in NOTEBOOKS:
+        notebook = nbformat.read(path, as_version=4)
+        defined = {name for index, _ in twins.twin_cells(notebook)
+                   for name in twins.definitions(notebook.cells[index].source)}
+        for index, tree in code_cells(path):
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Attribute) and ast.unparse(node.value) == "ae" and node.attr in defined:
+                    pytest.fail(f"{path.name}, cell {index}: ae.{node.attr} is defined in a twin cell; use {node.attr}")
+
+
+# Stored outputs are what a learner's own run prints. A recording run (make execute) used to print lines a
+# learner never sees ("Shipped weights/...", "Saved notebooks/results/..."); it is silent now, and each lesson
+# loses those lines when it is next re-run in full. The lessons not yet re-run are listed here, so the list
+# can only shrink: a lesson that is re-run and still prints them, or that is listed but clean, fails.
+RECORDING_LINES = ("Shipped weights/", "Saved notebooks/results/")
+NOT_YET_RERUN = {"02_denoising_autoencoder", "03_upsampling_autoencoder", "04a_flowers_course_classifiers",
+                 "04b_flowers_residual_classifier", "05_autoencoder_vs_pca", "06_variational_autoencoder",
+                 "07_anomaly_detection"}
+
+
+def recording_lines(path: Path) -> list[str]:
+    found = []
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") if output.get("output_type") == "stream" else ""
+            found += [f"cell {index}: {line}" for line in text.splitlines() if line.startswith(RECORDING_LINES)]
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_outputs_hold_no_recording_lines(path):
+    lines = recording_lines(path)
+    if path.stem in NOT_YET_RERUN:
+        assert lines, f"{path.name} no longer holds recording lines: remove it from NOT_YET_RERUN"
+    else:
+        assert not lines, f"{path.name} stores lines a learner's run never prints: {lines}"

@@ -1,0 +1,59 @@
+"""Self-checks for the exercise notebooks (``notebooks/exercises/``): each says what is right or what is wrong.
+
+Why a module of its own: an exercise without feedback leaves a learner guessing whether a shape, a
+parameter count or a score is right. Each check here looks at what the learner built or measured and
+either prints a short "✓ ..." line or raises an exception whose message names the problem, the value
+expected (a shape, a count, a range) and where to look. The checks live in the package, not in the
+notebooks, so that ``tests/test_checks.py`` can prove that each one rejects a typical wrong answer.
+
+Two exceptions, both shown in Jupyter as their message alone (no traceback from inside this package):
+
+- :class:`ExerciseNotDone`: a ``...`` placeholder (or ``None``) is still there. An untouched exercise
+  notebook run from the top stops at the first exercise with this message.
+- :class:`CheckFailed`: the answer is there but wrong; the message says how.
+
+One module per lesson (``lesson01`` ... ``lesson07``); the checks of lesson 1's exercises start with ``l01_``, those of lesson 2's with ``l02_``, and so on
+(``l03_``, ``l04a_``, ``l04b_``, ``l05_``, ``l06_``, ``l07_``).
+"""
+
+from .common import (
+    CheckFailed, ExerciseNotDone, check_in_range, passed, require,
+)
+from .lesson01 import (
+    l01_batch_sizes, l01_code8_model, l01_code8_trained, l01_guess, l01_mean_codes, l01_padding, l01_typical_digits,
+)
+from .lesson02 import (
+    l02_gains, l02_guess, l02_noise_range, l02_one_skip, l02_random_noise,
+)
+from .lesson03 import (
+    L03_LAYERS, l03_bilinear, l03_bilinear_scores, l03_guesses, l03_spreads, l03_upsample_block,
+    l03_upsample_decoder, l03_upsample_trained, transpose_spread,
+)
+from .lesson04a import (
+    l04a_augmented, l04a_guess, l04a_head, l04a_overfit, l04a_recipe, l04a_sides,
+)
+from .lesson04b import (
+    l04b_ablation, l04b_best_probability, l04b_residual_block, l04b_smoothing,
+)
+from .lesson05 import (
+    l05_components, l05_dense_model, l05_dense_trained, l05_guess, l05_mean, l05_ratio,
+)
+from .lesson06 import (
+    l06_active_units, l06_codes, l06_guess, l06_importance, l06_kl,
+)
+from .lesson07 import (
+    _l07_outcome, l07_auroc_by_pairs, l07_centre, l07_code_scores, l07_code_vs_reconstruction, l07_guess,
+    l07_scores, l07_sevens,
+)
+
+__all__ = [
+    "CheckFailed", "ExerciseNotDone", "check_in_range", "passed", "require", "l01_batch_sizes", "l01_code8_model",
+    "l01_code8_trained", "l01_guess", "l01_mean_codes", "l01_padding", "l01_typical_digits", "l02_gains",
+    "l02_guess", "l02_noise_range", "l02_one_skip", "l02_random_noise", "L03_LAYERS", "l03_bilinear",
+    "l03_bilinear_scores", "l03_guesses", "l03_spreads", "l03_upsample_block", "l03_upsample_decoder",
+    "l03_upsample_trained", "transpose_spread", "l04a_augmented", "l04a_guess", "l04a_head", "l04a_overfit",
+    "l04a_recipe", "l04a_sides", "l04b_ablation", "l04b_best_probability", "l04b_residual_block", "l04b_smoothing",
+    "l05_components", "l05_dense_model", "l05_dense_trained", "l05_guess", "l05_mean", "l05_ratio",
+    "l06_active_units", "l06_codes", "l06_guess", "l06_importance", "l06_kl", "_l07_outcome", "l07_auroc_by_pairs",
+    "l07_centre", "l07_code_scores", "l07_code_vs_reconstruction", "l07_guess", "l07_scores", "l07_sevens",
+]
