@@ -17,12 +17,15 @@ One module per lesson (``lesson01`` ... ``lesson07``); the checks of lesson 1's 
 """
 
 from .common import (
+    check_shape,
     CheckFailed, ExerciseNotDone, check_in_range, passed, require,
 )
 from .lesson01 import (
+    L01_CODE8_PARAMETERS,
     l01_batch_sizes, l01_code8_model, l01_code8_trained, l01_guess, l01_mean_codes, l01_padding, l01_typical_digits,
 )
 from .lesson02 import (
+    L02_ONE_SKIP_PARAMETERS,
     l02_gains, l02_guess, l02_noise_range, l02_one_skip, l02_random_noise,
 )
 from .lesson03 import (
@@ -30,6 +33,7 @@ from .lesson03 import (
     l03_upsample_decoder, l03_upsample_trained, transpose_spread,
 )
 from .lesson04a import (
+    L04A_HEAD_PARAMETERS,
     l04a_augmented, l04a_guess, l04a_head, l04a_overfit, l04a_recipe, l04a_sides,
 )
 from .lesson04b import (
@@ -47,6 +51,10 @@ from .lesson07 import (
 )
 
 __all__ = [
+    "L04A_HEAD_PARAMETERS",
+    "L02_ONE_SKIP_PARAMETERS",
+    "L01_CODE8_PARAMETERS",
+    "check_shape",
     "CheckFailed", "ExerciseNotDone", "check_in_range", "passed", "require", "l01_batch_sizes", "l01_code8_model",
     "l01_code8_trained", "l01_guess", "l01_mean_codes", "l01_padding", "l01_typical_digits", "l02_gains",
     "l02_guess", "l02_noise_range", "l02_one_skip", "l02_random_noise", "L03_LAYERS", "l03_bilinear",
