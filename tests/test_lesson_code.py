@@ -212,7 +212,7 @@ def test_lessons_use_what_their_twin_cells_define():
 # can only shrink: a lesson that is re-run and still prints them, or that is listed but clean, fails.
 RECORDING_LINES = ("Shipped weights/", "Saved notebooks/results/")
 NOT_YET_RERUN = {"02_denoising_autoencoder", "04a_flowers_course_classifiers",
-                 "04b_flowers_residual_classifier", "05_autoencoder_vs_pca",
+                 "04b_flowers_residual_classifier",
                  "07_anomaly_detection"}
 
 
