@@ -21,10 +21,12 @@ from .common import (
     CheckFailed, ExerciseNotDone, check_in_range, passed, require,
 )
 from .lesson01 import (
+    L01_CODE8_LAYERS,
     L01_CODE8_PARAMETERS,
     l01_batch_sizes, l01_code8_model, l01_code8_trained, l01_guess, l01_mean_codes, l01_padding, l01_typical_digits,
 )
 from .lesson02 import (
+    L02_GAIN_RANGES, L02_LEVELS, L02_ONE_SKIP_LAYERS,
     L02_ONE_SKIP_PARAMETERS,
     l02_gains, l02_guess, l02_noise_range, l02_one_skip, l02_random_noise,
 )
@@ -33,6 +35,7 @@ from .lesson03 import (
     l03_upsample_decoder, l03_upsample_trained, transpose_spread,
 )
 from .lesson04a import (
+    L04A_GAP_CHOICES, L04A_SIDES,
     L04A_HEAD_PARAMETERS,
     l04a_augmented, l04a_guess, l04a_head, l04a_overfit, l04a_recipe, l04a_sides,
 )
@@ -40,17 +43,26 @@ from .lesson04b import (
     l04b_ablation, l04b_best_probability, l04b_residual_block, l04b_smoothing,
 )
 from .lesson05 import (
+    L05_K,
     l05_components, l05_dense_model, l05_dense_trained, l05_guess, l05_mean, l05_ratio,
 )
 from .lesson06 import (
+    L06_ACTIVE_THRESHOLD, L06_DROP_CHOICES, L06_SAMPLES,
     l06_active_units, l06_codes, l06_guess, l06_importance, l06_kl,
 )
 from .lesson07 import (
+    L07_ANOMALY_DIGIT, L07_GUESS_CHOICES, L07_NORMAL_DIGIT, L07_SAME_RATIO,
     _l07_outcome, l07_auroc_by_pairs, l07_centre, l07_code_scores, l07_code_vs_reconstruction, l07_guess,
     l07_scores, l07_sevens,
 )
 
 __all__ = [
+    "L07_ANOMALY_DIGIT", "L07_GUESS_CHOICES", "L07_NORMAL_DIGIT", "L07_SAME_RATIO",
+    "L06_ACTIVE_THRESHOLD", "L06_DROP_CHOICES", "L06_SAMPLES",
+    "L05_K",
+    "L04A_GAP_CHOICES", "L04A_SIDES",
+    "L02_GAIN_RANGES", "L02_LEVELS", "L02_ONE_SKIP_LAYERS",
+    "L01_CODE8_LAYERS",
     "L04A_HEAD_PARAMETERS",
     "L02_ONE_SKIP_PARAMETERS",
     "L01_CODE8_PARAMETERS",
