@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     for path in _notebook_paths(args.notebooks):
         notebook = nbformat.read(path, as_version=4)
-        if args.write:
+        if args.write and differences(notebook):  # rewrite only a notebook that is out of sync
             for index, module in twin_cells(notebook):
                 notebook.cells[index].source = synced_source(notebook.cells[index].source, module)
             nbformat.write(notebook, path)

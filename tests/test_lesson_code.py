@@ -172,7 +172,8 @@ def test_shown_source_is_dedented_for_methods():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_twin_cells_equal_the_package(path):
-    assert not twins.differences(nbformat.read(path, as_version=4)), twins.differences(nbformat.read(path, as_version=4))
+    problems = twins.differences(nbformat.read(path, as_version=4))
+    assert not problems, problems
 
 
 def twin_notebook(cell_source: str) -> dict:
