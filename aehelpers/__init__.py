@@ -12,7 +12,7 @@
 
 try:
     from . import checks as checks  # ae.checks: the self-checks of the exercise notebooks
-    from .anomaly import OneClassSplit, auroc, one_class_split, roc_curve, threshold_for_false_alarms
+    from .anomaly import OneClassSplit, auroc, average_precision, one_class_split, roc_curve, threshold_for_false_alarms
     from .augment import FlowerAugmenter, colour_jitter, random_resized_crop, resize_for_eval
     from .checkpoints import CheckpointError, checkpoint_path, load_history, load_model, save_model
     from .classifiers import (
@@ -79,5 +79,5 @@ __all__ = [
     "train_or_load", "train_or_load_history", "use_trained_weights",
     "VAEOutput", "VariationalAutoencoder", "binarize", "decode_to_probabilities", "elbo_terms", "elbo_terms_per_image",
     "importance_weighted_nll", "kl_nats", "log_importance_weights", "negative_elbo", "reconstruction_nats", "sample_images",
-    "OneClassSplit", "auroc", "one_class_split", "roc_curve", "threshold_for_false_alarms",
+    "OneClassSplit", "auroc", "average_precision", "one_class_split", "roc_curve", "threshold_for_false_alarms",
 ]

@@ -81,6 +81,27 @@ def roc_curve(scores: torch.Tensor, is_anomaly: torch.Tensor) -> tuple[torch.Ten
             torch.cat([zero, detected[last_of_tie] / is_anomaly.sum()]))
 
 
+def average_precision(scores: torch.Tensor, is_anomaly: torch.Tensor) -> float:
+    """The area under the precision-recall curve (AUPRC): the mean precision at each anomaly caught.
+
+    Precision is the share of flagged images that are anomalies. Why beside the AUROC: where anomalies
+    are rare, a detector with a high AUROC can still flag mostly normal images, and precision shows it.
+    Chance level is the anomalies' share of the images. Tied scores are flagged together.
+    """
+    scores, is_anomaly = scores.flatten().double(), is_anomaly.flatten().bool()
+    if scores.shape != is_anomaly.shape or not is_anomaly.any():
+        raise ValueError(f"One label per score and at least one anomaly are needed: {len(scores)} scores, "
+                         f"{len(is_anomaly)} labels, {int(is_anomaly.sum())} anomalies.")
+    order = scores.argsort(descending=True)  # lower the threshold one image at a time
+    scores, is_anomaly = scores[order], is_anomaly[order]
+    last_of_tie = torch.ones_like(is_anomaly)  # a threshold flags all images of equal score at once
+    last_of_tie[:-1] = scores[1:] != scores[:-1]
+    detected = is_anomaly.cumsum(0)[last_of_tie].double()
+    flagged = torch.arange(1, len(scores) + 1, dtype=torch.float64)[last_of_tie]
+    recall_gained = torch.diff(detected, prepend=torch.zeros(1, dtype=torch.float64)) / is_anomaly.sum()
+    return (recall_gained * detected / flagged).sum().item()
+
+
 def threshold_for_false_alarms(held_out_scores: torch.Tensor, false_alarm_rate: float) -> float:
     """The score above which only ``false_alarm_rate`` of held-out normal images fall (a quantile).
 

@@ -81,8 +81,8 @@ def train_or_load_history(name: str, model: nn.Module, train_images: torch.Tenso
 
     With ``trained=True`` the model is left untouched (untrained) and the history of the full run that
     trained it comes back from ``weights/curves/<name>.json``. Why: lesson 4b's ablation trains four
-    classifiers of 1.3 MB each only to compare their curves; shipping them would break the course's
-    10 MB budget, while the curves take a few kilobytes.
+    classifiers of 1.3 MB each only to compare their curves; shipping them would spend a fifth of the
+    24 MiB budget for weights/ on models no lesson explores, while the curves take a few kilobytes.
     """
     path = curves_path(name)
     if trained:
@@ -192,8 +192,8 @@ def ship_weights(model: nn.Module, name: str, history: History) -> Path:
 def _storage_precision(tensor: torch.Tensor) -> torch.Tensor:
     """Large float tensors as float16 (half the bytes; 11 significant bits), the rest as they are.
 
-    Why: the course ships every model a learner would explore within 10 MB; the dense layers of
-    lesson 5 alone take 12 MB in float32. Small tensors (biases, batch-norm statistics) keep float32.
+    Why: every model a learner would explore must fit the 24 MiB budget for weights/; the dense layers
+    of lesson 5 alone take 12 MB in float32. Small tensors (biases, batch-norm statistics) keep float32.
     """
     return tensor.half() if tensor.is_floating_point() and tensor.numel() >= 4096 else tensor
 

@@ -48,3 +48,5 @@ def test_auroc_and_roc_curve_match_scikit_learn(tied):
     fpr, tpr, _ = sklearn_metrics.roc_curve(is_anomaly, scores, drop_intermediate=False)
     np.testing.assert_allclose(false_alarms.numpy(), fpr, atol=1e-12)
     np.testing.assert_allclose(detections.numpy(), tpr, atol=1e-12)
+    assert ae.average_precision(scores, is_anomaly) == pytest.approx(
+        sklearn_metrics.average_precision_score(is_anomaly, scores), abs=1e-12)
