@@ -131,6 +131,8 @@ def _widget_problem(shown: ShownOutput, must_be_widget: bool) -> str | None:
     if shown.progress_bars:
         unfinished = [width for width in shown.progress_bars if width != "100%"]
         return f"progress bar stopped at {unfinished[0]}" if unfinished else None
+    if shown.images and not any(broken in text for broken in BROKEN_WIDGET_TEXT):
+        return None  # an explorer (aehelpers.explorers): its live widget, or as first opened its stored picture
     if not text or any(broken in text for broken in BROKEN_WIDGET_TEXT):
         return f"widget not drawn, the page shows {text[:80]!r}"
     if must_be_widget:
