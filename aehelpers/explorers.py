@@ -151,8 +151,7 @@ def denoising_explorer(denoisers: dict[str, Callable[[torch.Tensor], torch.Tenso
     The noise for a level is drawn from ``seed``, so the same setting always shows the same picture.
     """
     noise = widgets.FloatSlider(value=training_noise, min=0.05, max=1.0, step=0.05, readout_format=".2f",
-                                description=f"noise level (trained at {training_noise})", continuous_update=False,
-                                style={"description_width": "initial"})
+                                description="noise level", continuous_update=False)
     index = _slider("test image", len(images) - 1)
 
     def draw(figure: Figure) -> str:
@@ -165,8 +164,8 @@ def denoising_explorer(denoisers: dict[str, Callable[[torch.Tensor], torch.Tenso
         for ax, (name, output) in zip(axes[1:], outputs.items()):
             psnrs[name] = psnr_per_image(output, clean).item()
             _show_image(ax, output[0], f"{name}\n{psnrs[name]:.1f} dB")
-        marker = " (the training level)" if abs(noise.value - training_noise) < 1e-9 else ""
-        return f"noise {noise.value:.2f}{marker}; PSNR: " + ", ".join(f"{n} {p:.2f} dB" for n, p in psnrs.items())
+        return (f"noise level {noise.value:.2f} (the networks were trained at {training_noise:.2f}), "
+                f"test image {index.value}; PSNR: ") + ", ".join(f"{n} {p:.2f} dB" for n, p in psnrs.items())
 
     return Explorer([noise, index], draw, figsize=(1.5 * (len(denoisers) + 2), 1.9))
 
@@ -204,7 +203,7 @@ def code_plane_explorer(decode: Callable[[torch.Tensor], torch.Tensor], codes: t
         plane.plot(*point[0].tolist(), marker="X", color="black", markersize=11)
         plane.set(xlabel="z1", ylabel="z2", title="codes of test digits")
         _show_image(digit, image[0], "decoded")
-        return f"z = ({point[0, 0]:.2f}, {point[0, 1]:.2f}); walk position {walk.value:.2f}"
+        return f"z1 {point[0, 0]:.2f}, z2 {point[0, 1]:.2f}; walk position {walk.value:.2f}"
 
     explorer = Explorer(sliders, draw, figsize=(7.0, 3.2))
     explorer.children = (widgets.HBox([*sliders, walk]), *explorer.children[1:])
@@ -244,7 +243,8 @@ def threshold_explorer(scores: dict[int, torch.Tensor], is_anomaly: dict[int, to
         hist.axvline(threshold, color="C3", label="threshold")
         hist.set(xscale="log", xlabel="score (log scale)", ylabel="density", title="scores")
         hist.legend(fontsize="small")
-        return (f"threshold {threshold:.4g}: false alarms {100 * false_alarm_rate:.1f} % ({false_alarms} of "
+        return (f"normal digit {digit.value}, quantile {quantile.value:.3f} of the normal scores: "
+                f"threshold {threshold:.4g}; false alarms {100 * false_alarm_rate:.1f} % ({false_alarms} of "
                 f"{false_alarms + passed} normal), missed {100 * miss_rate:.1f} % ({missed} of {missed + true_alarms} "
                 f"anomalies); flagged: {true_alarms} anomalies + {false_alarms} normal")
 

@@ -467,11 +467,59 @@ def check_one(page, name: str, screenshot: Path, run_timeout: float, log=print,
         log(f"{name}: ran all cells in {time.monotonic() - run_started:.0f} s")
         _wait(page, OUTPUTS_DRAWN_JS, panel, 30)  # widgets draw a moment after the kernel is idle
         problems += run_problems(_cells(panel))
+        problems += drive_explorers(page)
 
         _screenshot(page, panel, SCROLL_TO_RESULTS_JS, screenshot)
         return problems
     finally:
         panel.evaluate(CLOSE_NOTEBOOK_JS)
+
+
+# An explorer's parts on the page: its picture, its line of numbers, its controls (ipywidgets 8).
+EXPLORER = ".jp-OutputArea-output:has(.widget-image):has(.widget-html)"
+EXPLORER_STATE_JS = """(node) => ({
+    numbers: node.querySelector('.widget-html')?.innerText ?? '',
+    picture: node.querySelector('.widget-image')?.getAttribute('src') ?? '',
+})"""
+
+
+def drive_explorers(page, seconds: float = 10) -> list[str]:
+    """Change one control of every explorer as a learner would, and check that the picture and the numbers
+    follow: a dropdown gets its next option, else the first slider moves one step right (its keyboard
+    handle). The numbers must then name the control and its new value ("normal digit 3", "z1 0.05": the
+    explorers print their settings so; tests/test_explorers.py checks the numbers computed from them),
+    and the picture must be a new one."""
+    problems = []
+    explorers = page.locator(EXPLORER)
+    for index in range(explorers.count()):
+        explorer = explorers.nth(index)
+        before = explorer.evaluate(EXPLORER_STATE_JS)
+        if explorer.locator(".widget-dropdown").count():
+            control = explorer.locator(".widget-dropdown").first
+            select = control.locator("select")
+            options = select.locator("option").all_inner_texts()
+            choice = (select.evaluate("(node) => node.selectedIndex") + 1) % len(options)
+            select.select_option(index=choice)
+            value = options[choice]
+        else:
+            control = explorer.locator(".widget-hslider").first
+            control.locator(".noUi-handle").first.focus()
+            page.keyboard.press("ArrowRight")
+            value = control.locator(".widget-readout").inner_text().strip()
+        expected = f"{control.locator('.widget-label').first.inner_text().strip()} {value}"
+        deadline = time.monotonic() + seconds
+        after = before
+        while time.monotonic() < deadline and after["numbers"] == before["numbers"]:
+            time.sleep(0.2)
+            after = explorer.evaluate(EXPLORER_STATE_JS)
+        name = f"explorer {index + 1} ({before['numbers'][:40]!r}...)"
+        if after["numbers"] == before["numbers"]:
+            problems.append(f"{name}: its numbers did not change within {seconds:.0f} s of a change to {expected!r}")
+        elif expected not in after["numbers"]:
+            problems.append(f"{name}: after setting {expected!r} the numbers read {after['numbers'][:120]!r}")
+        if after["picture"] == before["picture"]:
+            problems.append(f"{name}: its picture did not change")
+    return problems
 
 
 def stored_screenshot_path(screenshot_dir: Path, notebook: Path) -> Path:

@@ -42,6 +42,13 @@ RAW_WIDGET = nbformat.v4.new_output("display_data", data={
     "text/plain": "HBox(children=(HTML(value=''), FloatProgress(value=0.0, max=3.0)))",
 })
 PROGRESS = "from aehelpers.progress import ProgressBar\nfor step in ProgressBar(range(3)):\n    pass"
+# An explorer that works (its numbers name the new value) and one whose picture and numbers ignore its slider.
+EXPLORER = ("import torch\nfrom aehelpers.explorers import threshold_explorer\nlabels = torch.arange(500) % 10\n"
+            "scores = {d: torch.rand(500) + 0.5 * (labels != d) for d in range(10)}\n"
+            "threshold_explorer(scores, {d: labels != d for d in range(10)})")
+STUCK_EXPLORER = ("import ipywidgets as widgets\nfrom aehelpers.explorers import Explorer\n"
+                  "Explorer([widgets.IntSlider(description='k', max=9)],\n"
+                  "         lambda figure: figure.subplots().plot([0, 1]) and 'k stays', (2, 2))")
 
 PLANTED = {
     "clean.ipynb": notebook(CLEAN),
@@ -50,6 +57,8 @@ PLANTED = {
     "figure_missing.ipynb": notebook(FIGURE_MISSING),
     "stored_error.ipynb": notebook(["1 / 0"], stored_outputs={0: [TRACEBACK]}),
     "stored_raw_widget.ipynb": notebook([PROGRESS], stored_outputs={0: [RAW_WIDGET]}),
+    "explorer.ipynb": notebook([EXPLORER]),
+    "stuck_explorer.ipynb": notebook([STUCK_EXPLORER]),
 }
 
 
@@ -96,3 +105,12 @@ def test_a_stored_error_is_seen_before_running(report):
 
 def test_a_stored_raw_widget_is_seen_before_running(report):
     only_problem(report, "stored_raw_widget.ipynb", "as opened: cell 1", "widget not drawn", "HBox(children")
+
+
+def test_an_explorer_that_follows_its_controls_passes(report):
+    assert report["explorer.ipynb"] == []
+
+
+def test_an_explorer_that_ignores_its_slider_is_caught(report):
+    only_problem(report, "stuck_explorer.ipynb", "explorer 1", "numbers did not change", "'k 1'")
+    only_problem(report, "stuck_explorer.ipynb", "explorer 1", "picture did not change")
