@@ -25,6 +25,7 @@ import ipywidgets as widgets
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from .anomaly import roc_curve
 from .evaluation import eval_mode
@@ -100,7 +101,7 @@ class Explorer(widgets.VBox):
 
 
 IMAGE_ROW = {"left": 0.01, "right": 0.99, "bottom": 0.02, "top": 0.8, "wspace": 0.08}  # margins of a row of images
-PLOT_ROW = {"left": 0.09, "right": 0.97, "bottom": 0.17, "top": 0.9, "wspace": 0.35}  # of two plots with axes
+PLOT_ROW = {"left": 0.09, "right": 0.97, "bottom": 0.2, "top": 0.9, "wspace": 0.35}  # of two plots with axes
 
 
 def _show_image(ax, image: torch.Tensor, title: str, vmax: float = 1.0) -> None:
@@ -205,7 +206,7 @@ def code_plane_explorer(decode: Callable[[torch.Tensor], torch.Tensor], codes: t
         _show_image(digit, image[0], "decoded")
         return f"z1 {point[0, 0]:.2f}, z2 {point[0, 1]:.2f}; walk position {walk.value:.2f}"
 
-    explorer = Explorer(sliders, draw, figsize=(7.0, 3.2))
+    explorer = Explorer(sliders, draw, figsize=(7.0, 3.4))
     explorer.children = (widgets.HBox([*sliders, walk]), *explorer.children[1:])
     walk.observe(walk_to, names="value")  # the walk moves the point; the sliders' change redraws
     return explorer
@@ -242,10 +243,11 @@ def threshold_explorer(scores: dict[int, torch.Tensor], is_anomaly: dict[int, to
         hist.hist(d_scores[d_anomaly].numpy(), bins=bins, alpha=0.6, density=True, label="anomalies")
         hist.axvline(threshold, color="C3", label="threshold")
         hist.set(xscale="log", xlabel="score (log scale)", ylabel="density", title="scores")
+        hist.xaxis.set_minor_formatter(NullFormatter())  # a narrow range would label every minor tick, overlapping
         hist.legend(fontsize="small")
         return (f"normal digit {digit.value}, quantile {quantile.value:.3f} of the normal scores: "
                 f"threshold {threshold:.4g}; false alarms {100 * false_alarm_rate:.1f} % ({false_alarms} of "
                 f"{false_alarms + passed} normal), missed {100 * miss_rate:.1f} % ({missed} of {missed + true_alarms} "
                 f"anomalies); flagged: {true_alarms} anomalies + {false_alarms} normal")
 
-    return Explorer([digit, quantile], draw, figsize=(8.0, 3.0))
+    return Explorer([digit, quantile], draw, figsize=(8.0, 3.4))
