@@ -175,20 +175,26 @@ def code_plane_explorer(decode: Callable[[torch.Tensor], torch.Tensor], codes: t
                         walk_ends: tuple[int, int] = (0, 1), shown_points: int = 2_000) -> Explorer:
     """Lesson 6: the plane of a 2-value code; choose a point (two sliders) and see the digit it decodes to.
 
-    A third slider walks on the straight line between the codes of two images (``walk_ends``, indices
-    into ``codes``) and moves the point there. ``decode`` maps codes (N, 2) to images (N, 1, H, W).
+    A walk runs on the straight line between the codes of two images: two dropdowns choose their digits
+    (the first image of each digit in ``labels``; ``walk_ends``, indices into ``codes``, set the first
+    choice) and a position slider moves the point along it. ``decode`` maps codes (N, 2) to images.
     """
     if codes.ndim != 2 or codes.shape[1] != 2:
         raise ValueError(f"codes must have shape (N, 2), got {tuple(codes.shape)}: this explorer shows a 2-value code.")
     low, high = codes.min(0).values.tolist(), codes.max(0).values.tolist()
     sliders = [widgets.FloatSlider(value=0.0, min=round(lo, 1), max=round(hi, 1), step=0.05, description=f"z{i + 1}",
                                    continuous_update=False) for i, (lo, hi) in enumerate(zip(low, high))]
-    start, end = codes[walk_ends[0]], codes[walk_ends[1]]
-    walk = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, continuous_update=False,
-                               description=f"walk {int(labels[walk_ends[0]])} to {int(labels[walk_ends[1]])}",
-                               style={"description_width": "initial"})
+    first_of = {int(d): int((labels == d).nonzero()[0, 0]) for d in labels.unique()}  # digit -> its first image
+    ends = [widgets.Dropdown(options=sorted(first_of), value=int(labels[index]), description=description,
+                             layout=widgets.Layout(width="150px")) for index, description in zip(walk_ends, ("walk from", "to"))]
+    walk = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, continuous_update=False, description="position")
     shown = torch.randperm(len(codes), generator=torch.Generator().manual_seed(0))[:shown_points]
+
+    def line() -> tuple[torch.Tensor, torch.Tensor]:
+        return codes[first_of[ends[0].value]], codes[first_of[ends[1].value]]
+
     def walk_to(change: dict) -> None:
+        start, end = line()
         point = (1 - walk.value) * start + walk.value * end
         explorer.set_values({slider: min(max(value, slider.min), slider.max)
                              for slider, value in zip(sliders, point.tolist())})
@@ -196,6 +202,7 @@ def code_plane_explorer(decode: Callable[[torch.Tensor], torch.Tensor], codes: t
     def draw(figure: Figure) -> str:
         point = torch.tensor([[sliders[0].value, sliders[1].value]], dtype=codes.dtype)
         image = decode(point).cpu()
+        start, end = line()
         plane, digit = figure.subplots(1, 2, width_ratios=(1.6, 1), gridspec_kw=PLOT_ROW)
         scatter = plane.scatter(codes[shown, 0].numpy(), codes[shown, 1].numpy(), c=labels[shown].numpy(),
                                 cmap="tab10", vmin=-0.5, vmax=9.5, s=3, alpha=0.6)
@@ -204,11 +211,13 @@ def code_plane_explorer(decode: Callable[[torch.Tensor], torch.Tensor], codes: t
         plane.plot(*point[0].tolist(), marker="X", color="black", markersize=11)
         plane.set(xlabel="z1", ylabel="z2", title="codes of test digits")
         _show_image(digit, image[0], "decoded")
-        return f"z1 {point[0, 0]:.2f}, z2 {point[0, 1]:.2f}; walk position {walk.value:.2f}"
+        return (f"z1 {point[0, 0]:.2f}, z2 {point[0, 1]:.2f}; walk from {ends[0].value} to {ends[1].value}, "
+                f"position {walk.value:.2f}")
 
     explorer = Explorer(sliders, draw, figsize=(7.0, 3.4))
-    explorer.children = (widgets.HBox([*sliders, walk]), *explorer.children[1:])
-    walk.observe(walk_to, names="value")  # the walk moves the point; the sliders' change redraws
+    explorer.children = (widgets.HBox(sliders), widgets.HBox([*ends, walk]), *explorer.children[1:])
+    for control in (*ends, walk):  # the walk moves the point (one redraw through set_values)
+        control.observe(walk_to, names="value")
     return explorer
 
 

@@ -76,14 +76,18 @@ def test_code_plane_explorer_decodes_the_chosen_point_and_walks_between_two_code
         return torch.sigmoid(z.sum() * torch.ones((len(z), 1, 28, 28)))
 
     explorer = explorers.code_plane_explorer(decode, codes, labels, walk_ends=(3, 4))
-    z1, z2, walk = explorer.children[0].children
+    z1, z2 = explorer.children[0].children
+    start, end, position = explorer.children[1].children
     z1.value = 0.5
     assert decoded[-1].tolist() == [[0.5, 0.0]]
     count = len(decoded)
-    walk.value = 1.0  # the far end of the walk: the code of image 4, one redraw
+    position.value = 1.0  # the far end of the walk: the code of image 4 (the first 4), one redraw
     assert len(decoded) == count + 1
     assert decoded[-1][0].tolist() == pytest.approx(codes[4].tolist())
     assert numbers_in(explorer.text)[:2] == pytest.approx([round(v, 2) for v in codes[4].tolist()], abs=0.006)
+    end.value = 9  # a new end: the point moves to the first 9's code, where position 1.0 now lies
+    assert decoded[-1][0].tolist() == pytest.approx(codes[9].tolist())
+    assert "walk from 3 to 9" in explorer.text
     with pytest.raises(ValueError, match="2-value code"):
         explorers.code_plane_explorer(decode, torch.zeros((10, 3)), labels[:10])
     assert fastest_redraw(explorer) <= REDRAW_LIMIT_SECONDS
