@@ -110,6 +110,9 @@ def replace_widget_outputs(notebook: nbformat.NotebookNode, name: str) -> int:
             if view is None:
                 continue
             final = progress_output(view.get("model_id", ""), state)
+            if final is None and "image/png" in output["data"]:  # an explorer: its stored picture and how-to line
+                final = nbformat.v4.new_output("display_data", data={
+                    key: output["data"][key] for key in ("image/png", "text/plain") if key in output["data"]})
             if final is None:
                 text = "".join(output["data"].get("text/plain", ""))
                 if not text.strip() or re.match(r"\s*\w+\(children=", text):

@@ -63,6 +63,17 @@ def test_widget_without_state_keeps_its_clean_text() -> None:
     assert notebook.cells[1].outputs[0].data == {"text/plain": "epochs: 100%|##########| 30/30 [05:07<00:00]"}
 
 
+def test_an_explorer_keeps_its_stored_picture_and_how_to_line() -> None:
+    # An explorer (aehelpers.explorers) stores its first picture beside the widget: the book shows that.
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("view")])
+    notebook.cells[0].outputs = [nbformat.v4.new_output("execute_result", execution_count=1, data={
+        WIDGET_VIEW: {"model_id": "abc", "version_major": 2, "version_minor": 0},
+        "image/png": "iVBORw0KGgo=", "text/plain": "normal digit 8 ...\nIn JupyterLab, move the controls"})]
+    assert book_build.replace_widget_outputs(notebook, "planted.ipynb") == 1
+    assert notebook.cells[0].outputs[0].data == {"image/png": "iVBORw0KGgo=",
+                                                 "text/plain": "normal digit 8 ...\nIn JupyterLab, move the controls"}
+
+
 def test_widget_with_only_its_raw_repr_stops_the_build_naming_notebook_and_cell() -> None:
     with pytest.raises(book_build.WidgetError, match=r"planted\.ipynb, cell 2: .*HBox\(children=.*make execute"):
         book_build.replace_widget_outputs(tqdm_notebook(RAW_REPR, with_state=False), "planted.ipynb")
