@@ -18,6 +18,19 @@ def full_mode(monkeypatch):
     monkeypatch.delenv("AEHELPERS_QUICK", raising=False)
 
 
+@pytest.fixture
+def saved_runs(tmp_path, monkeypatch):
+    """Plant exercise training runs as checkpoints (history and identity only) in an empty folder."""
+    monkeypatch.setattr("aehelpers.checkpoints.CHECKPOINT_DIR", tmp_path)
+
+    def save(name: str, train_accuracy: list[float] = (), test_accuracy: list[float] = (), **identity: str) -> None:
+        history = ae.History(train_loss=[1.0] * len(test_accuracy or [0]), train_accuracy=list(train_accuracy),
+                             test_accuracy=list(test_accuracy))
+        torch.save({"history": history.as_dict(), "identity": identity}, tmp_path / f"{name}.pt")
+
+    return save
+
+
 class Code8(ae.Autoencoder):
     """The solution of lesson 1's exercise 2: lesson 1's model with an 8x7x7 code."""
 
@@ -346,9 +359,20 @@ def test_l02_random_noise():
     checks.l02_random_noise(random_noisy)
 
 
-def test_l02_noise_range(monkeypatch, capsys):
+def test_l02_noise_range(monkeypatch, capsys, saved_runs):
     fixed = {0.1: 24.0, 0.3: 22.0, 0.5: 20.0, 0.8: 15.5, 1.0: 13.0}
     ranged = {0.1: 23.0, 0.3: 21.8, 0.5: 20.1, 0.8: 17.0, 1.0: 15.0}
+    with pytest.raises(CheckFailed, match="no training run is saved as checkpoint 'ex02_fixed'"):
+        checks.l02_noise_range(fixed, ranged)
+    saved_runs("ex02_fixed", **{"input maker": "noisy_05"})
+    saved_runs("ex02_range", **{"input maker": "noisy_05"})  # trained with lesson 2's fixed level again
+    with pytest.raises(CheckFailed, match="made its noisy inputs as ex02_fixed did"):
+        checks.l02_noise_range(fixed, ranged)
+    saved_runs("ex02_range", **{"input maker": "random_noisy"})
+    with pytest.raises(CheckFailed, match="`psnr_range` equals `psnr_fixed` at every level"):
+        checks.l02_noise_range(fixed, dict(fixed))  # the same model measured twice
+    with pytest.raises(CheckFailed, match="`psnr_range` is no higher at noise 0.1 than at 1.0"):
+        checks.l02_noise_range(fixed, {level: 20.0 for level in ranged})  # every level measured at one noise
     with pytest.raises(ExerciseNotDone, match="fill in `psnr_range`"):
         checks.l02_noise_range(fixed, ...)
     with pytest.raises(CheckFailed, match=r"psnr_range\[1.0\] is 4, outside the expected range 8 to 32"):
@@ -465,7 +489,9 @@ def test_l04a_sides_and_head():
     checks.l04a_head(course_head)
 
 
-def test_l04a_guess_overfit_and_augmented(monkeypatch, capsys):
+def test_l04a_guess_overfit_and_augmented(monkeypatch, capsys, saved_runs):
+    saved_runs("ex04a_plain", train_accuracy=[50.0, 99.0], test_accuracy=[8.0, 6.0])
+    saved_runs("ex04a_augmented", train_accuracy=[20.0, 40.0], test_accuracy=[9.0, 8.0], augmentation="FlowerAugmenter")
     with pytest.raises(CheckFailed, match="write one of 'under 20 points'"):
         checks.l04a_guess("big")
     checks.l04a_guess("over 60 points")
@@ -473,12 +499,21 @@ def test_l04a_guess_overfit_and_augmented(monkeypatch, capsys):
         checks.l04a_overfit(99.0, ..., "over 60 points")
     with pytest.raises(CheckFailed, match=r"val_accuracy \(%, last epoch\) is 99, outside the expected range 0 to 25"):
         checks.l04a_overfit(60.0, 99.0, "over 60 points")  # the two swapped
+    with pytest.raises(CheckFailed, match=r"`val_accuracy` is 8.0, but the last epoch's validation accuracy .* is 6"):
+        checks.l04a_overfit(99.0, 8.0, "over 60 points")  # the first (or best) epoch, not the last
+    with pytest.raises(CheckFailed, match=r"`train_accuracy` is 98.0, but the last epoch's training accuracy"):
+        checks.l04a_overfit(98.0, 6.0, "over 60 points")  # typed by hand
     capsys.readouterr()
     checks.l04a_overfit(99.0, 6.0, "20 to 60 points")
     assert "a gap of 93.0 points, over 60 points: you guessed '20 to 60 points'" in capsys.readouterr().out
     with pytest.raises(ExerciseNotDone, match="fill in `val_aug`"):
         checks.l04a_augmented(40.0, ..., 99.0, 6.0)
+    with pytest.raises(CheckFailed, match="`train_aug` is 99.0, but the last epoch's training accuracy"):
+        checks.l04a_augmented(99.0, 6.0, 99.0, 6.0)  # exercise 2's numbers again
     checks.l04a_augmented(40.0, 8.0, 99.0, 6.0)
+    saved_runs("ex04a_augmented", train_accuracy=[20.0, 40.0], test_accuracy=[9.0, 8.0], augmentation="none")
+    with pytest.raises(CheckFailed, match="trained without augmentation"):
+        checks.l04a_augmented(40.0, 8.0, 99.0, 6.0)
     monkeypatch.setenv("AEHELPERS_QUICK", "1")
     checks.l04a_overfit(20.0, 1.0, "over 60 points")  # quick mode: no ranges
 
@@ -575,7 +610,9 @@ def test_l04b_smoothing():
     checks.l04b_smoothing(smoothed_cross_entropy)
 
 
-def test_l04b_ablation(monkeypatch, capsys):
+def test_l04b_ablation(monkeypatch, capsys, saved_runs):
+    saved_runs("ex04b_plain", test_accuracy=[5.0, 8.0, 7.4], loss="torch.nn.functional.cross_entropy")
+    saved_runs("ex04b_smoothed", test_accuracy=[6.0, 9.2, 9.0], loss="def smoothed_cross_entropy(...)")
     with pytest.raises(ExerciseNotDone, match="fill in `val_smoothed`"):
         checks.l04b_ablation(8.0, ..., 500)
     with pytest.raises(CheckFailed, match=r"val_smoothed \(%, best epoch\) is 0.09, outside the expected range 0.5 to 40"):
@@ -583,8 +620,15 @@ def test_l04b_ablation(monkeypatch, capsys):
     capsys.readouterr()
     with pytest.raises(CheckFailed, match="not a whole number of the 500 validation photos"):
         checks.l04b_ablation(8.0, 9.25, 500)  # typed by hand: 46.25 photos
+    with pytest.raises(CheckFailed, match="`val_smoothed` is 8.0, but the best validation accuracy of the run saved as ex04b_smoothed"):
+        checks.l04b_ablation(8.0, 8.0, 500)  # val_plain reused
+    with pytest.raises(CheckFailed, match="`val_smoothed` is 9.0, but the best validation accuracy"):
+        checks.l04b_ablation(8.0, 9.0, 500)  # the last epoch, not the best
     checks.l04b_ablation(8.0, 9.2, 500)
     assert "(+1.2 points; one validation photo is 0.20 points)" in capsys.readouterr().out
+    saved_runs("ex04b_smoothed", test_accuracy=[6.0, 9.2, 9.0], loss="torch.nn.functional.cross_entropy")
+    with pytest.raises(CheckFailed, match="trained with the same loss as ex04b_plain"):
+        checks.l04b_ablation(8.0, 9.2, 500)
     monkeypatch.setenv("AEHELPERS_QUICK", "1")
     checks.l04b_ablation(100 / 128, 0.0, 128)  # quick mode: one photo right, or none
 

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from ..checkpoints import checkpoint_path, read_file
+from ..history import History
 from ..runtime import is_quick
 
 
@@ -121,3 +123,27 @@ def run_or_not_done(exercise: str, where: str, fn: Callable[..., torch.Tensor], 
     except RuntimeError as err:
         raise CheckFailed(f"{exercise}: running {where} failed: {str(err).splitlines()[0]} Compare each layer's "
                           "channels with what reaches it.") from None
+
+
+def recorded_run(exercise: str, checkpoint_name: str) -> tuple[History, dict] | None:
+    """The history and identity of the training run an exercise saved as checkpoint ``checkpoint_name``.
+
+    ``None`` in quick mode, which keeps no checkpoints. Why: a number typed by hand, swapped with
+    another or read off the wrong epoch passes any range check; compared with the run's own record
+    (what ``fit`` measured, and the loss and inputs it trained with) it cannot.
+    """
+    path = checkpoint_path(checkpoint_name)
+    if path is None:
+        return None
+    if not path.is_file():
+        raise CheckFailed(f"{exercise}: no training run is saved as checkpoint {checkpoint_name!r} ({path}). Train "
+                          "with the exercise's code, which saves it under that name, then run this check again.")
+    state = read_file(path)
+    return History(**state["history"]), state.get("identity", {})
+
+
+def check_recorded(exercise: str, name: str, value: object, recorded: float, what: str) -> None:
+    """Raise :class:`CheckFailed` unless ``value`` is the number the run recorded (``what`` says which one)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or abs(value - recorded) > 1e-3:
+        raise CheckFailed(f"{exercise}: `{name}` is {value!r}, but {what} is {recorded:.4g}. Read it from the "
+                          "history that training returned (not typed, rounded, or taken from another run or epoch).")

@@ -13,6 +13,7 @@ from ..models import count_parameters
 from ..runtime import is_quick
 from .common import (
     CheckFailed, ExerciseNotDone, passed, require, check_shape, check_in_range, run_or_not_done, check_guess,
+    recorded_run,
 )
 
 
@@ -142,6 +143,20 @@ def l02_noise_range(psnr_fixed: object, psnr_range: object) -> None:
     for name, values in (("psnr_fixed", psnr_fixed), ("psnr_range", psnr_range)):
         for level in L02_LEVELS:
             check_in_range("Exercise 3", f"{name}[{level}]", values[level], 8.0, 32.0, quick_range=(3.0, 32.0))
+    if all(abs(psnr_range[level] - psnr_fixed[level]) < 1e-6 for level in L02_LEVELS):
+        raise CheckFailed("Exercise 3: `psnr_range` equals `psnr_fixed` at every level: both measure the same model. "
+                          "Train the second U-Net with your random_noisy as its input maker (checkpoint \"range\").")
+    runs = {name: recorded_run("Exercise 3", f"ex02_{name}") for name in ("fixed", "range")}
+    if runs["fixed"] is not None:  # full mode: the two runs really trained on different inputs
+        if runs["range"][1].get("input maker") == runs["fixed"][1].get("input maker"):
+            raise CheckFailed("Exercise 3: the run saved as ex02_range made its noisy inputs as ex02_fixed did. Pass "
+                              "random_noisy as its make_inputs (delete checkpoints/ex02_range.pt first: a finished "
+                              "run is not trained again).")
+        for name, values in (("psnr_fixed", psnr_fixed), ("psnr_range", psnr_range)):
+            if values[min(L02_LEVELS)] <= values[max(L02_LEVELS)]:
+                raise CheckFailed(f"Exercise 3: `{name}` is no higher at noise {min(L02_LEVELS)} than at "
+                                  f"{max(L02_LEVELS)}; ten times more noise must cost PSNR. Measure each level "
+                                  "with noise of that level (psnr_at_levels does).")
     better = [level for level in L02_LEVELS if psnr_range[level] > psnr_fixed[level]]
     mode = " (quick mode: barely trained models)" if is_quick() else ""
     passed(f"both denoisers measured at {len(L02_LEVELS)} levels{mode}; the one trained on a range of levels is "

@@ -9,7 +9,7 @@ from torch import nn
 
 from ..models import count_parameters
 from .common import (
-    CheckFailed, ExerciseNotDone, passed, require, check_shape, check_in_range, run_or_not_done,
+    CheckFailed, ExerciseNotDone, passed, require, check_shape, check_in_range, run_or_not_done, recorded_run, check_recorded,
 )
 
 
@@ -108,6 +108,16 @@ def l04b_ablation(val_plain: object, val_smoothed: object, val_count: int) -> No
                               f"validation photos (each is {photo:.3f} points). Take the best epoch's validation "
                               "accuracy from the history that `ae.fit` returned (`max(history.test_accuracy)`), "
                               "not a number typed or rounded by hand.")
+    runs = {name: recorded_run("Exercise 3", f"ex04b_{name}") for name in ("plain", "smoothed")}
+    if runs["plain"] is not None:  # full mode: each number must be its own run's best epoch
+        for name, value in (("plain", val_plain), ("smoothed", val_smoothed)):
+            history, _ = runs[name]
+            check_recorded("Exercise 3", f"val_{name}", value, max(history.test_accuracy),
+                           f"the best validation accuracy of the run saved as ex04b_{name}")
+        if runs["smoothed"][1].get("loss") == runs["plain"][1].get("loss"):
+            raise CheckFailed("Exercise 3: the run saved as ex04b_smoothed trained with the same loss as ex04b_plain. "
+                              "Pass your smoothed_cross_entropy as its loss_fn (delete checkpoints/ex04b_smoothed.pt "
+                              "first: a finished run is not trained again).")
     difference = val_smoothed - val_plain
     passed(f"validation top-1: {val_plain:.1f} % plain, {val_smoothed:.1f} % smoothed ({difference:+.1f} points; "
            f"one validation photo is {photo:.2f} points).")
