@@ -29,11 +29,11 @@ try:
         checkerboard_score, mse_per_image, psnr_per_image, reconstruction_scores, ssim_per_image, tile_error_map,
     )
     from .models import (
-        Autoencoder, BottleneckAutoencoder, ConvAutoencoder, DenoisingAutoencoder, PCAShortcutAutoencoder, SkipDenoiser,
-        UpsampleAutoencoder, UpsampleTwinAutoencoder, check_images, count_parameters, layer_shapes,
+        Autoencoder, BottleneckAutoencoder, ConvAutoencoder, DenoisingAutoencoder, LinearAutoencoder,
+        PCAShortcutAutoencoder, SkipDenoiser, UpsampleAutoencoder, UpsampleTwinAutoencoder, check_images, count_parameters, layer_shapes,
         print_layer_shapes, upsample_twin,
     )
-    from .pca import PCA, fit_pca
+    from .pca import PCA, fit_pca, subspace_overlap
     from .plotting import (
         PALETTE, integer_epochs, log_y_axis, plot_classifier_history, plot_history, set_style, show_image_rows,
         show_reconstructions, show_zoomed,
@@ -68,10 +68,11 @@ __all__ = [
     "DATA_ENV", "DataError", "ImageSet", "add_noise", "data_root", "flower_names", "flowers_to_float", "load_flowers",
     "load_mnist", "draw_architecture", "evaluate", "predict", "top1_accuracy", "History",
     "checkerboard_score", "mse_per_image", "psnr_per_image", "reconstruction_scores", "ssim_per_image", "tile_error_map",
-    "Autoencoder", "BottleneckAutoencoder", "ConvAutoencoder", "DenoisingAutoencoder", "PCAShortcutAutoencoder",
+    "Autoencoder", "BottleneckAutoencoder", "ConvAutoencoder", "DenoisingAutoencoder", "LinearAutoencoder",
+    "PCAShortcutAutoencoder",
     "SkipDenoiser", "UpsampleAutoencoder", "UpsampleTwinAutoencoder", "upsample_twin", "check_images",
     "count_parameters", "layer_shapes", "print_layer_shapes",
-    "PCA", "fit_pca", "PALETTE", "integer_epochs", "log_y_axis", "plot_classifier_history", "plot_history", "set_style",
+    "PCA", "fit_pca", "subspace_overlap", "PALETTE", "integer_epochs", "log_y_axis", "plot_classifier_history", "plot_history", "set_style",
     "show_image_rows",
     "show_reconstructions", "show_zoomed", "load_benchmark", "load_results", "save_results", "get_device", "is_quick",
     "set_seed", "show_source", "Recipe", "TrainingDiverged", "batch_indices", "fit", "train_one_epoch",

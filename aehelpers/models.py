@@ -321,6 +321,23 @@ def describe_layer(layer: nn.Module) -> str:
     return " ".join(parts)
 
 
+class LinearAutoencoder(Autoencoder):
+    """The simplest autoencoder: one linear map from the pixels to ``code_size`` values, one linear map back.
+
+    No activation anywhere, so it can only do what PCA does. Trained by gradient descent on the squared
+    error, it ends in the subspace of PCA's first ``code_size`` components (Baldi and Hornik, 1989), but
+    not on PCA's components themselves: any invertible mix of them, undone by the decoder, rebuilds the
+    images as well. Lesson 5 trains it to watch that claim come true.
+    """
+
+    def __init__(self, code_size: int, image_shape: tuple[int, int, int] = (1, 28, 28)) -> None:
+        super().__init__()
+        self.image_channels, self.image_size = image_shape[0], image_shape[1:]
+        pixels = image_shape[0] * image_shape[1] * image_shape[2]
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(pixels, code_size))
+        self.decoder = nn.Sequential(nn.Linear(code_size, pixels), nn.Unflatten(1, image_shape))
+
+
 class BottleneckAutoencoder(Autoencoder):
     """Lesson 5's autoencoder: convolutions down to 7x7, a dense code of ``code_size`` values, upsampling back up.
 

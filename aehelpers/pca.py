@@ -98,3 +98,17 @@ def fit_pca(images: torch.Tensor, n_components: int | None = None) -> PCA:
         explained_variance=variances[order].clamp_min(0.0),
         image_shape=tuple(images.shape[1:]),
     )
+
+
+def subspace_overlap(a: torch.Tensor, b: torch.Tensor) -> float:
+    """How much of the space spanned by the columns of ``a`` (D, k) lies in that spanned by ``b`` (D, k).
+
+    The mean squared cosine of the principal angles between the two spaces: 1 when they are the same
+    space (whatever the basis), 0 when they are at right angles. Why not compare the vectors one by one:
+    a linear autoencoder finds PCA's space but mixes its directions, so no column need match any other.
+    """
+    if a.shape != b.shape or a.dim() != 2:
+        raise ValueError(f"subspace_overlap needs two (D, k) matrices of one shape, got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}. Fix: pass the k basis vectors of each space as columns.")
+    basis_a, basis_b = torch.linalg.qr(a.double())[0], torch.linalg.qr(b.double())[0]
+    return (torch.linalg.svdvals(basis_a.T @ basis_b) ** 2).mean().item()

@@ -112,3 +112,42 @@ def test_loss_falls_on_a_tiny_config(model_class, tiny_images):
     history = fit(model, tiny_images[:192], tiny_images[192:], num_epochs=6, batch_size=32, lr=3e-3, progress=False, device="cpu")
     assert history.train_loss[-1] < history.train_loss[0]
     assert history.test_loss[-1] < before
+
+
+def test_subspace_overlap_sees_the_space_not_the_basis():
+    from aehelpers.pca import subspace_overlap
+
+    torch.manual_seed(0)
+    basis = torch.linalg.qr(torch.randn(10, 10))[0]
+    mixed = basis[:, :3] @ torch.randn(3, 3)  # the same space, another (non-orthogonal) basis
+    assert subspace_overlap(basis[:, :3], mixed) == pytest.approx(1.0, abs=1e-9)
+    assert subspace_overlap(basis[:, :3], basis[:, 3:6]) == pytest.approx(0.0, abs=1e-9)
+    half = torch.cat([basis[:, :1], basis[:, 5:6]], dim=1)  # shares one of two directions
+    assert subspace_overlap(basis[:, :2], half) == pytest.approx(0.5, abs=1e-9)
+    with pytest.raises(ValueError, match="two \\(D, k\\) matrices of one shape"):
+        subspace_overlap(basis[:, :3], basis[:, :2])
+
+
+def test_a_linear_autoencoder_trained_by_gradient_descent_finds_pcas_subspace():
+    # Baldi and Hornik (1989), lesson 5's experiment in miniature: 16 pixels whose variance lies mostly
+    # in 3 directions; a 3-value linear autoencoder started at random ends in PCA's 3-dimensional space.
+    from aehelpers.models import LinearAutoencoder
+    from aehelpers.pca import subspace_overlap
+
+    from aehelpers.recipe import Recipe
+
+    torch.manual_seed(0)
+    basis = torch.linalg.qr(torch.randn(16, 16))[0]
+    scales = torch.tensor([1.0, 0.7, 0.5] + [0.05] * 13)  # pixels need not lie in [0, 1] for a linear model
+    images = ((torch.randn(1000, 16) * scales) @ basis.T + 0.5).reshape(1000, 1, 4, 4)
+    pca = fit_pca(images)
+    set_seed(0)
+    model = LinearAutoencoder(3, image_shape=(1, 4, 4))
+    before = subspace_overlap(model.decoder[0].weight.detach(), pca.components[:3].T)
+    history = fit(model, images, images, num_epochs=60, batch_size=20, lr=1e-2, recipe=Recipe(cosine=True),
+                  progress=False)
+    after = subspace_overlap(model.decoder[0].weight.detach(), pca.components[:3].T)
+    assert history.train_loss[-1] < history.train_loss[0] / 20  # the loss really falls
+    assert before < 0.5 < 0.999 < after
+    pca_error = ((pca.reconstruct(images, 3, clip=False) - images) ** 2).mean().item()
+    assert history.test_loss[-1] == pytest.approx(pca_error, rel=0.05)  # and PCA's error, within 5 %
