@@ -560,6 +560,10 @@ class MyResidualBlock(nn.Module):
             return ...
         if self.mistake == "no shortcut":
             return torch.relu(self.body(x))
+        if self.mistake == "no final relu":
+            return self.body(x) + self.shortcut(x)
+        if self.mistake == "relu before the sum":
+            return torch.relu(self.body(x)) + self.shortcut(x)
         return torch.relu(self.body(x) + self.shortcut(x))
 
 
@@ -570,8 +574,9 @@ def test_l04b_residual_block():
         checks.l04b_residual_block(partial(MyResidualBlock, mistake="todo forward"))
     with pytest.raises(ExerciseNotDone, match="fill in `self.shortcut`"):
         checks.l04b_residual_block(partial(MyResidualBlock, mistake="todo shortcut"))
-    with pytest.raises(CheckFailed, match="should give back ReLU"):
-        checks.l04b_residual_block(partial(MyResidualBlock, mistake="no shortcut"))
+    for mistake in ("no shortcut", "no final relu", "relu before the sum"):
+        with pytest.raises(CheckFailed, match="should give back ReLU"):
+            checks.l04b_residual_block(partial(MyResidualBlock, mistake=mistake))
     with pytest.raises(CheckFailed, match="has 14,560 parameters; lesson 4b's block has 14,528"):
         checks.l04b_residual_block(partial(MyResidualBlock, mistake="bias"))  # a bias that batch norm makes useless
     checks.l04b_residual_block(MyResidualBlock)
@@ -589,6 +594,8 @@ def test_l04b_smoothing():
         checks.l04b_best_probability(...)
     with pytest.raises(CheckFailed, match="`best_probability` is 1.0"):
         checks.l04b_best_probability(1.0)
+    with pytest.raises(CheckFailed, match="`best_probability` is 0.9"):
+        checks.l04b_best_probability(0.9)  # 1 - smoothing, without the right class's share of the spread
     checks.l04b_best_probability(0.9 + 0.1 / 102)
 
     def todo(logits, targets, smoothing=0.1):
