@@ -417,8 +417,10 @@ def test_l05_guess_and_ratio(monkeypatch, capsys):
     with pytest.raises(ExerciseNotDone, match="fill in `my_guess`"):
         checks.l05_guess(..., choices)
     checks.l05_guess("over 3", choices)
-    with pytest.raises(CheckFailed, match=r"mse_8 \(PCA, k = 8\) is 0.01521, outside the expected range 0.03 to 0.045"):
+    with pytest.raises(CheckFailed, match=r"mse_8 \(PCA, k = 8\) is 0.01521, outside the expected range 0.0355 to 0.037"):
         checks.l05_ratio(0.01521, 0.03641, "over 3")  # the two swapped
+    with pytest.raises(CheckFailed, match=r"`mse_8` is 0.03744, PCA's error \*without\* clipping"):
+        checks.l05_ratio(0.03744, 0.01683, "over 3")  # reconstruct(..., clip=False)
     capsys.readouterr()
     checks.l05_ratio(0.03641, 0.01521, "over 3")
     assert "2.39 times the error" in capsys.readouterr().out
@@ -429,10 +431,11 @@ def test_l05_guess_and_ratio(monkeypatch, capsys):
 class Dense2(ae.Autoencoder):
     """The solution of lesson 5's exercise 3."""
 
-    def __init__(self, sigmoid: bool = True, code_size: int = 2) -> None:
+    def __init__(self, sigmoid: bool = True, code_size: int = 2, hidden: int = 256, relu: bool = True) -> None:
         super().__init__()
-        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, code_size))
-        self.decoder = nn.Sequential(nn.Linear(code_size, 32), nn.ReLU(), nn.Linear(32, 784),
+        between = [nn.ReLU()] if relu else []
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), *between, nn.Linear(hidden, code_size))
+        self.decoder = nn.Sequential(nn.Linear(code_size, hidden), *between, nn.Linear(hidden, 784),
                                      *([nn.Sigmoid()] if sigmoid else []), nn.Unflatten(1, (1, 28, 28)))
 
 
@@ -451,9 +454,16 @@ def test_l05_dense_model_and_training(monkeypatch):
     nn.init.constant_(model.decoder[2].bias, 5.0)
     with pytest.raises(CheckFailed, match="end the decoder with nn.Sigmoid"):
         checks.l05_dense_model(model)
+    with pytest.raises(CheckFailed, match="the encoder is linear"):
+        checks.l05_dense_model(Dense2(relu=False))  # no non-linearity: PCA at best
+    with pytest.raises(CheckFailed, match="the exercise's 784 -> 256 -> 2 -> 256 -> 784 layers have 403,730"):
+        checks.l05_dense_model(Dense2(hidden=32))
     checks.l05_dense_model(Dense2())
     with pytest.raises(CheckFailed, match="mse_dense is 0.2, outside the expected range 0.025 to 0.065"):
         checks.l05_dense_trained(0.2, 0.0555)
+    for wrong in (0.0, 123.0, 0.01521):  # nothing measured, anything typed, PCA with 32 components
+        with pytest.raises(CheckFailed, match="mse_pca"):
+            checks.l05_dense_trained(0.045, wrong)
     checks.l05_dense_trained(0.045, 0.0555)
     monkeypatch.setenv("AEHELPERS_QUICK", "1")
     checks.l05_dense_trained(0.2, 0.0555)
