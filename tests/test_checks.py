@@ -23,9 +23,10 @@ def saved_runs(tmp_path, monkeypatch):
     """Plant exercise training runs as checkpoints (history and identity only) in an empty folder."""
     monkeypatch.setattr("aehelpers.checkpoints.CHECKPOINT_DIR", tmp_path)
 
-    def save(name: str, train_accuracy: list[float] = (), test_accuracy: list[float] = (), **identity: str) -> None:
-        history = ae.History(train_loss=[1.0] * len(test_accuracy or [0]), train_accuracy=list(train_accuracy),
-                             test_accuracy=list(test_accuracy))
+    def save(name: str, train_accuracy: list[float] = (), test_accuracy: list[float] = (),
+             test_loss: list[float] = (), **identity: str) -> None:
+        history = ae.History(train_loss=[1.0] * len(test_accuracy or test_loss or [0]), test_loss=list(test_loss),
+                             train_accuracy=list(train_accuracy), test_accuracy=list(test_accuracy))
         torch.save({"history": history.as_dict(), "identity": identity}, tmp_path / f"{name}.pt")
 
     return save
@@ -133,17 +134,23 @@ def test_l01_code8_model_names_a_layer_that_does_not_fit():
         checks.l01_code8_model(model, 1913)
 
 
-def test_l01_code8_trained():
+def test_l01_code8_trained(saved_runs):
+    saved_runs("ex01_code_8_channels", test_loss=[0.02, 0.009])
     with pytest.raises(ExerciseNotDone, match="fill in `test_mse`"):
         checks.l01_code8_trained(..., 0.3)
     with pytest.raises(CheckFailed, match="not below the untrained"):
         checks.l01_code8_trained(0.31, 0.3)
     with pytest.raises(CheckFailed, match="outside the expected range 0.003 to 0.03"):
         checks.l01_code8_trained(0.1, 0.3)  # a quick-mode-sized result in a full run
+    with pytest.raises(CheckFailed, match="`test_mse` is 0.02, but the last epoch's test MSE of the run saved as "
+                                          "ex01_code_8_channels is 0.009"):
+        checks.l01_code8_trained(0.02, 0.3)  # the first epoch's, or another run's
     checks.l01_code8_trained(0.009, 0.3)
 
 
-def test_l01_guess_and_batch_sizes(monkeypatch, capsys):
+def test_l01_guess_and_batch_sizes(monkeypatch, capsys, saved_runs):
+    saved_runs("ex01_batch_16", test_loss=[0.02, 0.012])
+    saved_runs("ex01_batch_256", test_loss=[0.05, 0.03])
     choices = ("16", "256", "same")
     with pytest.raises(ExerciseNotDone, match="fill in `my_guess`"):
         checks.l01_guess(..., choices)
@@ -152,8 +159,10 @@ def test_l01_guess_and_batch_sizes(monkeypatch, capsys):
     checks.l01_guess("256", choices)
     with pytest.raises(ExerciseNotDone, match="fill in `mse_256`"):
         checks.l01_batch_sizes(0.01, ..., "256")
-    with pytest.raises(CheckFailed, match="batch 256 ended lower"):
-        checks.l01_batch_sizes(0.03, 0.01, "256")  # the two results swapped
+    with pytest.raises(CheckFailed, match="`mse_16` is 0.03, but the last epoch's test MSE of the run saved as ex01_batch_16"):
+        checks.l01_batch_sizes(0.03, 0.012, "256")  # the two results swapped
+    with pytest.raises(CheckFailed, match="`mse_16` is 0.0121, but the last epoch's test MSE"):
+        checks.l01_batch_sizes(0.0121, 0.03, "256")  # typed, rounded by hand
     capsys.readouterr()
     checks.l01_batch_sizes(0.012, 0.03, "256")
     assert "you guessed '256'" in capsys.readouterr().out
@@ -241,11 +250,14 @@ def test_l03_upsample_decoder():
     checks.l03_upsample_decoder(nn.Sequential(*decoder, nn.Sigmoid()))
 
 
-def test_l03_upsample_trained(monkeypatch, capsys):
+def test_l03_upsample_trained(monkeypatch, capsys, saved_runs):
+    saved_runs("ex03_upsample_decoder", test_loss=[0.02, 0.01])
     with pytest.raises(CheckFailed, match="score .* is 0.5, outside"):
         checks.l03_upsample_trained(0.01, 0.5)
     with pytest.raises(CheckFailed, match="test_mse is 0.1, outside the expected range 0.002 to 0.04"):
         checks.l03_upsample_trained(0.1, 0.05)
+    with pytest.raises(CheckFailed, match="`test_mse` is 0.02, but the last epoch's test MSE"):
+        checks.l03_upsample_trained(0.02, 0.05)
     checks.l03_upsample_trained(0.01, 0.05)
     monkeypatch.setenv("AEHELPERS_QUICK", "1")
     capsys.readouterr()
@@ -253,7 +265,9 @@ def test_l03_upsample_trained(monkeypatch, capsys):
     assert "not checked in quick mode" in capsys.readouterr().out
 
 
-def test_l03_bilinear():
+def test_l03_bilinear(saved_runs):
+    saved_runs("ex03_nearest", test_loss=[0.02, 0.01], architecture="Upsample(scale_factor=2.0, mode='nearest')")
+    saved_runs("ex03_bilinear", test_loss=[0.02, 0.009], architecture="Upsample(scale_factor=2.0, mode='bilinear')")
     model = ae.UpsampleAutoencoder(code_channels=4)
     with pytest.raises(ExerciseNotDone, match="still 'nearest'"):
         checks.l03_bilinear(model)
@@ -268,7 +282,12 @@ def test_l03_bilinear():
         checks.l03_bilinear_scores(0.01, ...)
     with pytest.raises(CheckFailed, match="mse_bilinear is 0.1, outside the expected range"):
         checks.l03_bilinear_scores(0.01, 0.1)
+    with pytest.raises(CheckFailed, match="`mse_nearest` is 0.009, but the last epoch's test MSE"):
+        checks.l03_bilinear_scores(0.009, 0.01)  # the two swapped
     checks.l03_bilinear_scores(0.01, 0.009)
+    saved_runs("ex03_bilinear", test_loss=[0.02, 0.009], architecture="Upsample(scale_factor=2.0, mode='nearest')")
+    with pytest.raises(CheckFailed, match="has no bilinear upsampling"):
+        checks.l03_bilinear_scores(0.01, 0.009)  # the mode switched after training, or never
 
 
 # Lesson 2

@@ -142,8 +142,26 @@ def recorded_run(exercise: str, checkpoint_name: str) -> tuple[History, dict] | 
     return History(**state["history"]), state.get("identity", {})
 
 
-def check_recorded(exercise: str, name: str, value: object, recorded: float, what: str) -> None:
-    """Raise :class:`CheckFailed` unless ``value`` is the number the run recorded (``what`` says which one)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or abs(value - recorded) > 1e-3:
+def check_recorded(exercise: str, name: str, value: object, recorded: float, what: str,
+                   tolerance: float = 1e-3) -> None:
+    """Raise :class:`CheckFailed` unless ``value`` is the number the run recorded (``what`` says which one).
+
+    ``tolerance``: the largest difference accepted; an accuracy in percent needs 1e-3, an MSE near 0.005 a
+    relative one (a test MSE measured again on the same images differs only in the float rounding).
+    """
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or abs(value - recorded) > tolerance:
         raise CheckFailed(f"{exercise}: `{name}` is {value!r}, but {what} is {recorded:.4g}. Read it from the "
                           "history that training returned (not typed, rounded, or taken from another run or epoch).")
+
+
+def check_last_test_mse(exercise: str, name: str, value: object, checkpoint_name: str) -> None:
+    """In full mode, raise :class:`CheckFailed` unless ``value`` is the last test MSE of the run ``checkpoint_name``.
+
+    ``fit`` scores the test images after every epoch, so measuring the trained model again on the same
+    images gives the same number up to float rounding (a relative tolerance of 1e-4).
+    """
+    run = recorded_run(exercise, checkpoint_name)
+    if run is not None:
+        recorded = run[0].test_loss[-1]
+        check_recorded(exercise, name, value, recorded, f"the last epoch's test MSE of the run saved as {checkpoint_name}",
+                       tolerance=1e-4 * recorded)

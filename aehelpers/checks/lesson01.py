@@ -10,7 +10,7 @@ from torch import nn
 from ..models import count_parameters
 from ..runtime import is_quick
 from .common import (
-    CheckFailed, passed, require, check_shape, check_in_range,
+    CheckFailed, passed, require, check_shape, check_in_range, check_last_test_mse,
 )
 
 
@@ -78,7 +78,9 @@ def l01_code8_trained(test_mse: object, untrained_mse: object) -> None:
     if isinstance(test_mse, (int, float)) and isinstance(untrained_mse, (int, float)) and test_mse >= untrained_mse:
         raise CheckFailed(f"Exercise 3: the test MSE after training ({test_mse:.5f}) is not below the untrained "
                           f"model's ({untrained_mse:.5f}): did `ae.fit` train this model?")
-    if check_in_range("Exercise 3", "test_mse", test_mse, 0.003, 0.03, quick_range=(0.003, 0.2)):
+    in_range = check_in_range("Exercise 3", "test_mse", test_mse, 0.003, 0.03, quick_range=(0.003, 0.2))
+    check_last_test_mse("Exercise 3", "test_mse", test_mse, "ex01_code_8_channels")
+    if in_range:
         passed(f"test MSE {test_mse:.5f}, in the expected range, down from {untrained_mse:.5f} untrained.")
 
 
@@ -95,6 +97,8 @@ def l01_batch_sizes(mse_16: object, mse_256: object, my_guess: object) -> None:
     require("Exercise 4", mse_16=mse_16, mse_256=mse_256)
     checked = check_in_range("Exercise 4", "mse_16 (batch 16)", mse_16, 0.003, 0.04, quick_range=(0.003, 0.2))
     check_in_range("Exercise 4", "mse_256 (batch 256)", mse_256, 0.005, 0.2, quick_range=(0.005, 0.3))
+    check_last_test_mse("Exercise 4", "mse_16", mse_16, "ex01_batch_16")
+    check_last_test_mse("Exercise 4", "mse_256", mse_256, "ex01_batch_256")
     outcome = "16" if mse_16 < mse_256 else "256"
     if checked and not is_quick() and outcome != "16":
         raise CheckFailed(f"Exercise 4: batch 256 ended lower ({mse_256:.5f}) than batch 16 ({mse_16:.5f}), "

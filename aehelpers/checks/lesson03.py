@@ -10,6 +10,7 @@ from torch import nn
 from ..models import count_parameters
 from .common import (
     CheckFailed, ExerciseNotDone, passed, require, check_shape, check_in_range, output_spread_on_constant_input,
+    recorded_run, check_last_test_mse,
 )
 
 
@@ -115,6 +116,7 @@ def l03_upsample_trained(test_mse: object, score: object) -> None:
     require("Exercise 2", test_mse=test_mse, score=score)
     checked = check_in_range("Exercise 2", "test_mse", test_mse, 0.002, 0.04, quick_range=(0.003, 0.2))
     score_checked = check_in_range("Exercise 2", "score (checkerboard)", score, 0.0, 0.3, quick_range=None)
+    check_last_test_mse("Exercise 2", "test_mse", test_mse, "ex03_upsample_decoder")
     if checked:
         scored = "also in its expected range" if score_checked else "not checked in quick mode"
         passed(f"test MSE {test_mse:.5f}, in the expected range; checkerboard score {score:.3f}, {scored}.")
@@ -141,6 +143,13 @@ def l03_bilinear_scores(mse_nearest: object, mse_bilinear: object) -> None:
     require("Exercise 3", mse_nearest=mse_nearest, mse_bilinear=mse_bilinear)
     checked = check_in_range("Exercise 3", "mse_nearest", mse_nearest, 0.002, 0.03, quick_range=(0.003, 0.2))
     check_in_range("Exercise 3", "mse_bilinear", mse_bilinear, 0.002, 0.03, quick_range=(0.003, 0.2))
+    check_last_test_mse("Exercise 3", "mse_nearest", mse_nearest, "ex03_nearest")
+    check_last_test_mse("Exercise 3", "mse_bilinear", mse_bilinear, "ex03_bilinear")
+    bilinear_run = recorded_run("Exercise 3", "ex03_bilinear")
+    if bilinear_run is not None and "bilinear" not in str(bilinear_run[1].get("architecture", "")):
+        raise CheckFailed("Exercise 3: the run saved as ex03_bilinear has no bilinear upsampling: switch the "
+                          "model's nn.Upsample layers to 'bilinear' before training it (delete "
+                          "checkpoints/ex03_bilinear.pt first: a finished run is not trained again).")
     if checked:
         lower = "bilinear" if mse_bilinear < mse_nearest else "nearest"
         passed(f"both runs measured: nearest {mse_nearest:.5f}, bilinear {mse_bilinear:.5f} ({lower} lower).")
