@@ -30,8 +30,8 @@ try:
     )
     from .models import (
         Autoencoder, BottleneckAutoencoder, ConvAutoencoder, DenoisingAutoencoder, LinearAutoencoder,
-        PCAShortcutAutoencoder, SkipDenoiser, UpsampleAutoencoder, UpsampleTwinAutoencoder, check_images, count_parameters, layer_shapes,
-        print_layer_shapes, upsample_twin,
+        PCAShortcutAutoencoder, SkipDenoiser, UpsampleAutoencoder, UpsampleTwinAutoencoder, check_images,
+        count_parameters, layer_shapes, print_layer_shapes, upsample_twin,
     )
     from .pca import PCA, fit_pca, subspace_overlap
     from .plotting import (
@@ -72,7 +72,8 @@ __all__ = [
     "PCAShortcutAutoencoder",
     "SkipDenoiser", "UpsampleAutoencoder", "UpsampleTwinAutoencoder", "upsample_twin", "check_images",
     "count_parameters", "layer_shapes", "print_layer_shapes",
-    "PCA", "fit_pca", "subspace_overlap", "PALETTE", "integer_epochs", "log_y_axis", "plot_classifier_history", "plot_history", "set_style",
+    "PCA", "fit_pca", "subspace_overlap", "PALETTE", "integer_epochs", "log_y_axis", "plot_classifier_history",
+    "plot_history", "set_style",
     "show_image_rows",
     "show_reconstructions", "show_zoomed", "load_benchmark", "load_results", "save_results", "get_device", "is_quick",
     "set_seed", "show_source", "Recipe", "TrainingDiverged", "batch_indices", "fit", "train_one_epoch",

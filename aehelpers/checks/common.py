@@ -154,14 +154,31 @@ def check_recorded(exercise: str, name: str, value: object, recorded: float, wha
                           "history that training returned (not typed, rounded, or taken from another run or epoch).")
 
 
-def check_last_test_mse(exercise: str, name: str, value: object, checkpoint_name: str) -> None:
+def check_last_test_mse(exercise: str, name: str, value: object,
+                        checkpoint_name: str) -> tuple[History, dict] | None:
     """In full mode, raise :class:`CheckFailed` unless ``value`` is the last test MSE of the run ``checkpoint_name``.
 
     ``fit`` scores the test images after every epoch, so measuring the trained model again on the same
-    images gives the same number up to float rounding (a relative tolerance of 1e-4).
+    images gives the same number up to float rounding (a relative tolerance of 1e-4). Returns the run
+    (as :func:`recorded_run`), so a caller that checks more of it reads the file once.
     """
     run = recorded_run(exercise, checkpoint_name)
     if run is not None:
         recorded = run[0].test_loss[-1]
-        check_recorded(exercise, name, value, recorded, f"the last epoch's test MSE of the run saved as {checkpoint_name}",
-                       tolerance=1e-4 * recorded)
+        check_recorded(exercise, name, value, recorded,
+                       f"the last epoch's test MSE of the run saved as {checkpoint_name}", tolerance=1e-4 * recorded)
+    return run
+
+
+def check_last_accuracies(exercise: str, checkpoint_name: str, train: tuple[str, object],
+                          held_out: tuple[str, object]) -> tuple[History, dict] | None:
+    """In full mode, raise :class:`CheckFailed` unless ``train`` and ``held_out`` (name, value) are the last
+    epoch's training and held-out accuracies of the run ``checkpoint_name``; returns the run, or ``None``."""
+    run = recorded_run(exercise, checkpoint_name)
+    if run is not None:
+        history = run[0]
+        for (name, value), recorded, kind in ((train, history.train_accuracy[-1], "training"),
+                                              (held_out, history.test_accuracy[-1], "validation")):
+            check_recorded(exercise, name, value, recorded,
+                           f"the last epoch's {kind} accuracy of the run saved as {checkpoint_name}")
+    return run

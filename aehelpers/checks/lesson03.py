@@ -10,7 +10,7 @@ from torch import nn
 from ..models import count_parameters
 from .common import (
     CheckFailed, ExerciseNotDone, passed, require, check_shape, check_in_range, output_spread_on_constant_input,
-    recorded_run, check_last_test_mse,
+    check_last_test_mse,
 )
 
 
@@ -144,8 +144,7 @@ def l03_bilinear_scores(mse_nearest: object, mse_bilinear: object) -> None:
     checked = check_in_range("Exercise 3", "mse_nearest", mse_nearest, 0.002, 0.03, quick_range=(0.003, 0.2))
     check_in_range("Exercise 3", "mse_bilinear", mse_bilinear, 0.002, 0.03, quick_range=(0.003, 0.2))
     check_last_test_mse("Exercise 3", "mse_nearest", mse_nearest, "ex03_nearest")
-    check_last_test_mse("Exercise 3", "mse_bilinear", mse_bilinear, "ex03_bilinear")
-    bilinear_run = recorded_run("Exercise 3", "ex03_bilinear")
+    bilinear_run = check_last_test_mse("Exercise 3", "mse_bilinear", mse_bilinear, "ex03_bilinear")
     if bilinear_run is not None and "bilinear" not in str(bilinear_run[1].get("architecture", "")):
         raise CheckFailed("Exercise 3: the run saved as ex03_bilinear has no bilinear upsampling: switch the "
                           "model's nn.Upsample layers to 'bilinear' before training it (delete "

@@ -9,7 +9,7 @@ from torch import nn
 from ..models import count_parameters
 from .common import (
     CheckFailed, ExerciseNotDone, passed, require, check_shape, check_in_range, run_or_not_done, check_guess,
-    recorded_run, check_recorded,
+    check_last_accuracies,
 )
 
 
@@ -83,13 +83,7 @@ def l04a_overfit(train_accuracy: object, val_accuracy: object, my_guess: object)
     require("Exercise 2", train_accuracy=train_accuracy, val_accuracy=val_accuracy)
     check_in_range("Exercise 2", "train_accuracy (%, last epoch)", train_accuracy, 20.0, 100.0)
     check_in_range("Exercise 2", "val_accuracy (%, last epoch)", val_accuracy, 0.0, 25.0)
-    run = recorded_run("Exercise 2", "ex04a_plain")
-    if run is not None:  # full mode: the last epoch's two accuracies, each from its own list
-        history, _ = run
-        check_recorded("Exercise 2", "train_accuracy", train_accuracy, history.train_accuracy[-1],
-                       "the last epoch's training accuracy of the run saved as ex04a_plain")
-        check_recorded("Exercise 2", "val_accuracy", val_accuracy, history.test_accuracy[-1],
-                       "the last epoch's validation accuracy of the run saved as ex04a_plain")
+    check_last_accuracies("Exercise 2", "ex04a_plain", ("train_accuracy", train_accuracy), ("val_accuracy", val_accuracy))
     gap = train_accuracy - val_accuracy
     verdict = "as you guessed" if my_guess == _gap_outcome(gap) else f"you guessed {my_guess!r}"
     passed(f"training {train_accuracy:.1f} %, validation {val_accuracy:.1f} %: a gap of {gap:.1f} points, "
@@ -120,16 +114,10 @@ def l04a_augmented(train_aug: object, val_aug: object, train_accuracy: float, va
     require("Exercise 3", train_aug=train_aug, val_aug=val_aug)
     check_in_range("Exercise 3", "train_aug (%, last epoch)", train_aug, 2.0, 100.0)
     check_in_range("Exercise 3", "val_aug (%, last epoch)", val_aug, 0.0, 25.0)
-    run = recorded_run("Exercise 3", "ex04a_augmented")
-    if run is not None:  # full mode: the augmented run's own last epoch, and augmentation really on
-        history, identity = run
-        if identity.get("augmentation", "none") == "none":
-            raise CheckFailed("Exercise 3: the run saved as ex04a_augmented trained without augmentation. Train it "
-                              "with augmented_recipe (delete checkpoints/ex04a_augmented.pt first).")
-        check_recorded("Exercise 3", "train_aug", train_aug, history.train_accuracy[-1],
-                       "the last epoch's training accuracy of the run saved as ex04a_augmented")
-        check_recorded("Exercise 3", "val_aug", val_aug, history.test_accuracy[-1],
-                       "the last epoch's validation accuracy of the run saved as ex04a_augmented")
+    run = check_last_accuracies("Exercise 3", "ex04a_augmented", ("train_aug", train_aug), ("val_aug", val_aug))
+    if run is not None and run[1].get("augmentation", "none") == "none":  # full mode: augmentation really on
+        raise CheckFailed("Exercise 3: the run saved as ex04a_augmented trained without augmentation. Train it "
+                          "with augmented_recipe (delete checkpoints/ex04a_augmented.pt first).")
     gap, plain_gap = train_aug - val_aug, train_accuracy - val_accuracy
     passed(f"with augmentation: training {train_aug:.1f} %, validation {val_aug:.1f} % (gap {gap:.1f} points); "
            f"without: gap {plain_gap:.1f} points.")

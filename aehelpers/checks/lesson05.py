@@ -61,13 +61,12 @@ def l05_ratio(mse_8: object, mse_32: object, my_guess: object) -> None:
     require("Exercise 2", mse_8=mse_8, mse_32=mse_32)
     # The full run's clipped values are 0.03641 and 0.01521; without clipping they would be 0.03744 and 0.01683,
     # so the ranges are narrow enough to tell the two apart (PCA is solved exactly: no seed spread).
-    for name, value, low, high, unclipped in (("mse_8", mse_8, 0.0355, 0.0370, 0.03744),
-                                               ("mse_32", mse_32, 0.0148, 0.0160, 0.01683)):
+    for name, value, low, high, unclipped, quick_range in (("mse_8", mse_8, 0.0355, 0.0370, 0.03744, (0.025, 0.06)),
+                                                            ("mse_32", mse_32, 0.0148, 0.0160, 0.01683, (0.01, 0.035))):
         if not is_quick() and isinstance(value, float) and abs(value - unclipped) < 3e-4:
             raise CheckFailed(f"Exercise 2: `{name}` is {value:.5f}, PCA's error *without* clipping. The lesson compares "
                               "with clipped PCA: `pca.reconstruct(test_images, k)` clips by default (leave out clip=False).")
-        check_in_range("Exercise 2", f"{name} (PCA, k = {name[4:]})", value, low, high,
-                       quick_range=(0.025, 0.06) if name == "mse_8" else (0.01, 0.035))
+        check_in_range("Exercise 2", f"{name} (PCA, k = {name[4:]})", value, low, high, quick_range=quick_range)
     ratio = mse_8 / mse_32
     outcome = "under 1.5" if ratio < 1.5 else ("1.5 to 3" if ratio <= 3 else "over 3")
     verdict = "as you guessed" if my_guess == outcome else f"you guessed {my_guess!r}"
