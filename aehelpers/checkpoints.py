@@ -46,6 +46,23 @@ def describe_model(model: nn.Module) -> str:
     return f"{type(model).__qualname__}\n{model!r}"
 
 
+def describe_model_code(model: nn.Module) -> str:
+    """One line per method of every class in ``model`` that is not PyTorch's: its name and a hash of its code.
+
+    Why: editing a notebook's ``forward`` (say, the reparameterisation step) leaves the layer tree
+    exactly as it was; without this line a finished checkpoint of the old code would be taken for the
+    new one, and the learner would see the old results instead of a new training.
+    """
+    lines = []
+    for cls in sorted({type(m) for m in model.modules()}, key=lambda c: (c.__module__, c.__qualname__)):
+        for klass in cls.__mro__:
+            if klass.__module__.startswith(("torch", "builtins", "typing")):
+                continue
+            lines += [f"{klass.__qualname__}.{name}: {_code_fingerprint(value.__code__)}"
+                      for name, value in sorted(vars(klass).items()) if isinstance(value, types.FunctionType)]
+    return "\n".join(dict.fromkeys(lines))  # a base class shared by two layers is listed once
+
+
 _PLAIN = (int, float, str, bool, type(None))
 
 
@@ -62,24 +79,33 @@ def describe_callable(fn: Callable | None) -> str:
         return "none"
     if isinstance(fn, functools.partial):
         return f"partial({describe_callable(fn.func)}, args={fn.args!r}, keywords={sorted(fn.keywords.items())!r})"
-    if isinstance(fn, types.FunctionType) and not fn.__module__.startswith(("torch", "aehelpers")):
+    if isinstance(fn, types.FunctionType) and not _is_library(fn):
         return _describe_function(fn)
     if isinstance(fn, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
         return f"{fn.__module__}.{fn.__qualname__}"
     return f"{type(fn).__module__}.{type(fn).__qualname__}: {fn!r}"
 
 
-def _describe_function(fn: types.FunctionType) -> str:
+def _is_library(fn: types.FunctionType) -> bool:
+    return fn.__module__ is not None and fn.__module__.startswith(("torch", "aehelpers"))
+
+
+def _describe_function(fn: types.FunctionType, seen: frozenset[int] = frozenset()) -> str:
     try:
         source = inspect.getsource(fn).strip()
     except (OSError, TypeError):  # no source file (e.g. built with exec): the bytecode stands in for it
         source = hashlib.sha256(fn.__code__.co_code).hexdigest()
     closure = [cell.cell_contents for cell in fn.__closure__ or ()]
-    global_values = {name: fn.__globals__[name] for name in fn.__code__.co_names
-                     if name in fn.__globals__ and isinstance(fn.__globals__[name], _PLAIN)}
+    globals_read = {name: fn.__globals__[name] for name in fn.__code__.co_names if name in fn.__globals__}
+    global_values = {name: value for name, value in globals_read.items() if isinstance(value, _PLAIN)}
     parts = [source, f"code={_code_fingerprint(fn.__code__)}", f"defaults={fn.__defaults__!r}",
              f"globals={sorted(global_values.items())!r}"]
     parts += [describe_callable(v) if callable(v) else repr(v) for v in closure]
+    # The learner's own functions that this one calls (a loss calling `elbo_terms`): an edit there changes
+    # what this function computes too. `seen` stops a function that calls itself.
+    seen = seen | {id(fn)}
+    parts += [f"calls {name}:\n{_describe_function(value, seen)}" for name, value in sorted(globals_read.items())
+              if isinstance(value, types.FunctionType) and not _is_library(value) and id(value) not in seen]
     return "\n".join(parts)
 
 
@@ -208,7 +234,9 @@ class TrainingCheckpoint:
         }, self.path)
 
     def _check_identity(self, saved: dict) -> None:
-        changed = [key for key in self.identity if saved.get(key) != self.identity[key]]
+        # The model's code has been recorded since December 2026: a file written before is judged without it.
+        changed = [key for key in self.identity if saved.get(key) != self.identity[key]
+                   and not (key == "model code" and key not in saved)]
         if changed:
             details = "; ".join(_difference(key, saved.get(key), self.identity[key]) for key in changed)
             raise CheckpointError(

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .checkpoints import TrainingCheckpoint, describe_callable, describe_model
+from .checkpoints import TrainingCheckpoint, describe_callable, describe_model, describe_model_code
 from .evaluation import LossFn, evaluate_scores, top1_accuracy
 from .history import History
 from .progress import ProgressBar
@@ -216,7 +216,8 @@ def run_identity(model: nn.Module, recipe: Recipe, num_epochs: int, batch_size: 
                  train_examples: int) -> dict[str, object]:
     """What defines a training run, as plain values a checkpoint stores and compares before resuming."""
     return {
-        "architecture": describe_model(model), "loss": describe_callable(recipe.loss_fn),
+        "architecture": describe_model(model), "model code": describe_model_code(model),
+        "loss": describe_callable(recipe.loss_fn),
         "input maker": describe_callable(recipe.make_inputs), "augmentation": describe_callable(recipe.augment),
         "num_epochs": num_epochs, "batch_size": batch_size, "lr": lr, "warmup_epochs": recipe.warmup_epochs,
         "cosine": recipe.cosine, "weight_decay": recipe.weight_decay, "seed": seed, "train_examples": train_examples,

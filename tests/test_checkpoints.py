@@ -118,3 +118,41 @@ def test_a_checkpoint_written_on_a_gpu_loads_and_resumes_on_the_cpu(tiny_images,
     history = fit(ae.ConvAutoencoder(), images, images[:128], num_epochs=3, batch_size=64, lr=1e-3, progress=False,
                   device="cpu", checkpoint=path)
     assert history.epochs == 3 and history.test_loss[-1] < history.test_loss[0]
+
+
+
+def test_an_edited_forward_pass_is_refused(tiny_images, tmp_path):
+    # A learner runs a model cell, trains, then edits the cell's forward pass and runs both again. The layer
+    # tree is unchanged; only the model's code tells the two runs apart.
+    class Autoencoder(ae.ConvAutoencoder):  # the cell as first run
+        def forward(self, images):
+            return super().forward(images)
+
+    first = Autoencoder
+
+    class Autoencoder(ae.ConvAutoencoder):  # the same cell, edited and run again
+        def forward(self, images):
+            return super().forward(images).clamp(0.01, 0.99)
+
+    path = tmp_path / "run.pt"
+    set_seed(0)
+    fit(first(), tiny_images, checkpoint=path, **SMALL)
+    set_seed(0)
+    resumed = fit(first(), tiny_images, checkpoint=path, **SMALL)
+    assert resumed.epochs == 1  # the unedited cell resumes its own run
+    with pytest.raises(CheckpointError, match="model code changed .*Autoencoder.forward"):
+        fit(Autoencoder(), tiny_images, checkpoint=path, **SMALL)
+
+def elbo_like(outputs, images):
+    return squared(outputs, images).mean()
+
+
+def squared(outputs, images):
+    return (outputs - images) ** 2
+
+
+def test_a_loss_is_described_with_the_functions_it_calls(monkeypatch):
+    # Lesson 6's negative_elbo calls elbo_terms, both in the learner's cells: editing the second changes the first.
+    before = describe_callable(elbo_like)
+    monkeypatch.setitem(globals(), "squared", lambda outputs, images: (outputs - images).abs())
+    assert describe_callable(elbo_like) != before
