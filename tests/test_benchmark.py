@@ -49,3 +49,24 @@ def test_step_time_keeps_options_with_the_same_label_apart(tmp_path, monkeypatch
     rows = json.loads((tmp_path / "step_time.json").read_text())["rows"]
     assert [round(r["ms_per_step"], 6) for r in rows] == [2.0, 1.0, 4.0, 3.0]
     assert all(len(r["ms_per_step_rounds"]) == 3 for r in rows)
+
+
+def _quick(script: str) -> str:
+    """Run a benchmark's ``--quick`` smoke test (it writes nothing) and return what it printed."""
+    done = subprocess.run([sys.executable, str(BENCHMARK.parent / script), "--quick"], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr, done.stderr
+    return done.stdout
+
+
+def test_the_upsampling_seed_benchmark_pairs_each_seed(tmp_path):
+    printed = _quick("upsampling_seeds.py")
+    # one line per seed (0, 1, 2), each with both models' test MSE, then the summary
+    assert [line.split(":")[0] for line in printed.splitlines()[:3]] == ["seed 0", "seed 1", "seed 2"]
+    assert "the twin's gain over 3 seeds" in printed
+
+
+def test_the_long_vae_run_trains_and_estimates(tmp_path):
+    printed = _quick("vae_long.py")
+    assert "-log p(x)" in printed and "K = 10," in printed
