@@ -60,13 +60,13 @@ def _quick(script: str) -> str:
     return done.stdout
 
 
-def test_the_upsampling_seed_benchmark_pairs_each_seed(tmp_path):
+def test_the_upsampling_seed_benchmark_pairs_each_seed():
     printed = _quick("upsampling_seeds.py")
     # one line per seed (0, 1, 2), each with both models' test MSE, then the summary
     assert [line.split(":")[0] for line in printed.splitlines()[:3]] == ["seed 0", "seed 1", "seed 2"]
     assert "the twin's gain over 3 seeds" in printed
 
 
-def test_the_long_vae_run_trains_and_estimates(tmp_path):
+def test_the_long_vae_run_trains_and_estimates():
     printed = _quick("vae_long.py")
     assert "-log p(x)" in printed and "K = 10," in printed
