@@ -4,7 +4,8 @@
 - ``models`` (the autoencoders), ``classifiers`` and ``augment`` (lesson 4), ``pca`` (lesson 5);
 - ``recipe`` (how a run trains), ``training`` (the loop, ``train_one_epoch``, and ``fit``), ``cuda_graphs`` (fit's GPU path),
   ``evaluation`` (predict, evaluate), ``history``, ``checkpoints``, ``weights`` (shipped trained weights);
-- ``vae`` (lesson 6: the variational autoencoder), ``anomaly`` (lesson 7: AUROC, thresholds);
+- ``vae`` (lesson 6: the variational autoencoder), ``anomaly`` (lesson 7: AUROC, thresholds), ``sparse`` (lesson 8:
+  sparse autoencoders, their losses, metrics and the purity and switch-off tests);
 - ``metrics``, ``plotting``, ``diagrams``, ``source`` (show_source), ``results`` (headline numbers as JSON);
 - ``twins`` (lesson cells kept identical to the package), ``checks`` (the exercises' self-checks, a module per lesson);
 - ``doctor``: ``python -m aehelpers.doctor`` says what is wrong with a set-up.
@@ -16,8 +17,8 @@ try:
     from .augment import FlowerAugmenter, colour_jitter, random_resized_crop, resize_for_eval
     from .checkpoints import CheckpointError, checkpoint_path, load_history, load_model, save_model
     from .classifiers import (
-        CourseFlowerAutoencoder, CourseFlowerHead, DetachedUpsample, EncoderClassifier, PooledHead, ResidualAutoencoder,
-        ResidualBlock, predict_logits,
+        CourseFlowerAutoencoder, CourseFlowerHead, DetachedUpsample, DigitClassifier, EncoderClassifier, PooledHead,
+        ResidualAutoencoder, ResidualBlock, predict_logits,
     )
     from .data import (
         DATA_ENV, DataError, ImageSet, add_noise, data_root, flower_names, flowers_to_float, load_flowers, load_mnist,
@@ -41,6 +42,10 @@ try:
     from .results import load_benchmark, load_results, save_results
     from .runtime import get_device, is_quick, set_seed
     from .source import show_source
+    from .sparse import (
+        SparseAutoencoder, auxk_loss, dead_fraction, fraction_of_variance_explained, keep_largest, l1_penalty,
+        label_purity, mean_l0, normalise_decoder_, reconstruction_error, remove_latents, train_sae,
+    )
     from .vae import (
         VAEOutput, VariationalAutoencoder, binarize, decode_to_probabilities, elbo_terms, elbo_terms_per_image,
         importance_weighted_nll, kl_nats, log_importance_weights, negative_elbo, reconstruction_nats, sample_images,
@@ -62,7 +67,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "FlowerAugmenter", "colour_jitter", "random_resized_crop", "resize_for_eval", "CourseFlowerAutoencoder",
-    "CourseFlowerHead", "DetachedUpsample", "EncoderClassifier", "PooledHead", "ResidualAutoencoder", "ResidualBlock",
+    "CourseFlowerHead", "DetachedUpsample", "DigitClassifier", "EncoderClassifier", "PooledHead", "ResidualAutoencoder", "ResidualBlock",
     "predict_logits",
     "CheckpointError", "checkpoint_path", "load_history", "load_model", "save_model",
     "DATA_ENV", "DataError", "ImageSet", "add_noise", "data_root", "flower_names", "flowers_to_float", "load_flowers",
@@ -76,7 +81,9 @@ __all__ = [
     "plot_history", "set_style",
     "show_image_rows",
     "show_reconstructions", "show_zoomed", "load_benchmark", "load_results", "save_results", "get_device", "is_quick",
-    "set_seed", "show_source", "Recipe", "TrainingDiverged", "batch_indices", "fit", "train_one_epoch",
+    "set_seed", "show_source", "SparseAutoencoder", "auxk_loss", "dead_fraction", "fraction_of_variance_explained",
+    "keep_largest", "l1_penalty", "label_purity", "mean_l0", "normalise_decoder_", "reconstruction_error",
+    "remove_latents", "train_sae", "Recipe", "TrainingDiverged", "batch_indices", "fit", "train_one_epoch",
     "warmup_cosine", "load_lesson_model",
     "train_or_load", "train_or_load_history", "use_trained_weights",
     "VAEOutput", "VariationalAutoencoder", "binarize", "decode_to_probabilities", "elbo_terms", "elbo_terms_per_image",

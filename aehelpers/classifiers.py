@@ -211,3 +211,24 @@ def predict_logits(model: nn.Module, images: torch.Tensor, flip_average: bool = 
     if flip_average:
         logits = (logits + predict(model, images.flip(-1), batch_size)) / 2
     return logits
+
+
+# --- Lesson 8: a digit classifier to look inside -------------------------------------------------
+
+
+class DigitClassifier(nn.Module):
+    """A small MLP for MNIST: 784 pixels -> 256 -> ``hidden`` -> 10 class scores, ReLU after each hidden layer.
+
+    Split in two so that lesson 8 can read and replace the second hidden layer: ``features`` maps images to
+    that layer's activations (after its ReLU), ``readout`` maps them to class scores. Why an MLP: it trains
+    in seconds, and a linear readout makes "what a feature adds to a class score" one dot product.
+    """
+
+    def __init__(self, hidden: int = 64) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 256), nn.ReLU(), nn.Linear(256, hidden), nn.ReLU())
+        self.readout = nn.Linear(hidden, 10)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        check_images(images, 1, (28, 28), type(self).__name__)
+        return self.readout(self.features(images))

@@ -65,6 +65,15 @@ LESSONS: dict[str, tuple[str, str]] = {
         "seed 0: {autoencoder_mean_auroc:.1f}%), PCA {pca_mean_auroc:.1f}%, VAE {vae_mean_auroc:.1f}%, best scikit-learn "
         "detector {best_classical_mean_auroc:.1f}%",
     ),
+    "08_sparse_autoencoders": (
+        "Beyond the course: sparse autoencoders read a digit classifier's layer and lesson 4b's flower classifier; "
+        "dead latents, the sparsity-fidelity frontier, purity, a causal test",
+        "TopK SAE 8x as wide as the layer, k = {sae_l0:.0f}: FVE **{sae_fve:.3f}**, {sae_dead_fraction:.1%} dead, "
+        "the classifier's accuracy on the rebuilt layer {sae_accuracy_drop:.2f} points below its "
+        "{classifier_test_accuracy:.2f}%; label purity {feature_purity:.2f} (features) vs {neuron_purity:.2f} (neurons); "
+        "switching off a digit's features lowers its probability by {ablation_effect:.1f} points, as many other active "
+        "latents by {control_effect:.1f}",
+    ),
 }
 
 

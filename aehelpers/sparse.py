@@ -1,6 +1,6 @@
 """Sparse autoencoders: a wide, sparse code for a trained network's activations, and the field's metrics.
 
-For lesson 8 (issue #31; the lesson itself is not written yet). A sparse autoencoder (SAE) rewrites each
+Defined in lesson 8 (``notebooks/08_sparse_autoencoders.ipynb``). A sparse autoencoder (SAE) rewrites each
 activation vector of a layer as a sum of a few directions out of many (the decoder's columns), so that
 each direction can be read on its own. Two kinds: a ReLU code with an L1 penalty, and a TopK code that
 keeps the k largest values (Gao et al., 2024), with the AuxK loss that gives unused latents a gradient.
@@ -8,9 +8,15 @@ keeps the k largest values (Gao et al., 2024), with the AuxK loss that gives unu
 
 from __future__ import annotations
 
+import math
+import time
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .history import History
+from .training import StopOnCtrlC, batch_indices
 
 
 class SparseAutoencoder(nn.Module):
@@ -68,13 +74,18 @@ def normalise_decoder_(sae: SparseAutoencoder) -> None:
     sae.decoder.weight.div_(sae.decoder.weight.norm(dim=0, keepdim=True).clamp_min(1e-8))
 
 
-def l1_loss(sae: SparseAutoencoder, inputs: torch.Tensor, l1_coefficient: float) -> torch.Tensor:
-    """The ReLU SAE's loss: squared error per input (summed over its values) + ``l1_coefficient`` * L1 of the code."""
-    reconstruction, codes = sae(inputs)
-    return (reconstruction - inputs).pow(2).sum(1).mean() + l1_coefficient * codes.abs().sum(1).mean()
+def reconstruction_error(reconstruction: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """Squared error per input, summed over its values, averaged over the inputs (the SAE's main loss)."""
+    return (reconstruction - inputs).pow(2).sum(1).mean()
 
 
-def auxk_loss(sae: SparseAutoencoder, inputs: torch.Tensor, dead: torch.Tensor, k_aux: int) -> torch.Tensor:
+def l1_penalty(codes: torch.Tensor) -> torch.Tensor:
+    """The L1 norm of each code, averaged: what the ReLU SAE pays per unit of activity, so it stays sparse."""
+    return codes.abs().sum(1).mean()
+
+
+def auxk_loss(sae: SparseAutoencoder, inputs: torch.Tensor, reconstruction: torch.Tensor, dead: torch.Tensor,
+              k_aux: int) -> torch.Tensor:
     """Gao et al.'s AuxK term: the ``k_aux`` largest *dead* latents try to rebuild what the code left over.
 
     ``dead`` is a boolean mask over the latents. Why: a latent that never fires gets no gradient from the
@@ -82,11 +93,10 @@ def auxk_loss(sae: SparseAutoencoder, inputs: torch.Tensor, dead: torch.Tensor, 
     """
     if not dead.any():
         return inputs.new_zeros(())
-    reconstruction, _ = sae(inputs)
     residual = (inputs - reconstruction).detach()
     latents = F.relu(sae.pre_activations(inputs)).masked_fill(~dead, 0.0)
     codes = keep_largest(latents, min(k_aux, int(dead.sum())))
-    return (codes @ sae.decoder.weight.T - residual).pow(2).sum(1).mean()
+    return reconstruction_error(codes @ sae.decoder.weight.T, residual)
 
 
 def fraction_of_variance_explained(inputs: torch.Tensor, reconstruction: torch.Tensor) -> float:
@@ -104,3 +114,83 @@ def mean_l0(codes: torch.Tensor) -> float:
 def dead_fraction(codes: torch.Tensor) -> float:
     """The share of latents that are zero for every input given (dead on this set)."""
     return (codes != 0).any(0).logical_not().float().mean().item()
+
+
+def train_sae(sae: SparseAutoencoder, activations: torch.Tensor, *, num_epochs: int, batch_size: int = 1024,
+              lr: float = 3e-3, l1_coefficient: float = 0.0, auxk_coefficient: float = 0.0, k_aux: int = 64,
+              seed: int = 0) -> History:
+    """Train ``sae`` to rebuild ``activations`` (N, input_size) with Adam; the history of the run.
+
+    Each step: squared error (+ ``l1_coefficient`` x L1 of the code; + ``auxk_coefficient`` x the AuxK term on
+    the latents that fired on none of the last epoch's worth of inputs), an Adam step, then the decoder's
+    columns back to unit length. The learning rate falls linearly to 0 over the second half of the run. The
+    decoder bias starts at the mean activation; why: the code then describes departures from the typical
+    activation from the first step. ``History.train_loss`` holds the squared error per input of each epoch,
+    ``History.test_scores["dead share"]`` the share of latents that fired on none of the epoch's inputs.
+    Trains in seconds, so it keeps no checkpoint; Ctrl-C stops it after the current batch (nothing shipped).
+    """
+    if num_epochs < 1 or batch_size < 1 or not lr > 0:
+        raise ValueError(f"num_epochs and batch_size must be >= 1 and lr > 0, got {num_epochs}, {batch_size}, {lr}.")
+    if activations.ndim != 2 or activations.shape[1] != sae.decoder.out_features:
+        raise ValueError(f"activations must be (N, {sae.decoder.out_features}), got {tuple(activations.shape)}.")
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        sae.decoder.bias.copy_(activations.mean(0))
+    optimizer = torch.optim.Adam(sae.parameters(), lr=lr)
+    steps_per_epoch = math.ceil(len(activations) / batch_size)
+    total_steps = num_epochs * steps_per_epoch
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, 2 * (1 - step / total_steps)))
+    steps_since_fired = torch.zeros(sae.decoder.in_features, dtype=torch.long)
+    history = History()
+    with StopOnCtrlC() as stop:
+        for _ in range(num_epochs):
+            started = time.perf_counter()
+            error_sum, fired = 0.0, torch.zeros_like(steps_since_fired, dtype=torch.bool)
+            for indices in batch_indices(len(activations), batch_size, generator):
+                inputs = activations[indices]
+                reconstruction, codes = sae(inputs)
+                error = reconstruction_error(reconstruction, inputs)
+                loss = error + l1_coefficient * l1_penalty(codes)
+                active = (codes != 0).any(0)
+                fired |= active
+                steps_since_fired = torch.where(active, 0, steps_since_fired + 1)
+                dead = steps_since_fired >= steps_per_epoch
+                if auxk_coefficient > 0:
+                    loss = loss + auxk_coefficient * auxk_loss(sae, inputs, reconstruction, dead, k_aux)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                normalise_decoder_(sae)
+                error_sum += error.item() * len(indices)
+                if stop.requested:
+                    history.interrupted = True
+                    print(f"Stopped by Ctrl-C after {history.epochs} finished epochs; nothing was shipped.")
+                    return history
+            history.record_epoch(error_sum / len(activations), float("nan"), time.perf_counter() - started, None)
+            history.test_scores.setdefault("dead share", []).append(1 - fired.float().mean().item())
+    return history
+
+
+def label_purity(activations: torch.Tensor, labels: torch.Tensor, top: int = 50) -> tuple[torch.Tensor, torch.Tensor]:
+    """(purity, commonest label) of every unit (column): the share of its ``top`` most-activating inputs that
+    carry the commonest label among them. NaN for a unit active on fewer than ``top`` inputs: too rare to judge.
+
+    Why this measure: it needs no human judgement, only labels, so neurons and features are scored alike.
+    """
+    values, rows = activations.topk(top, dim=0)
+    counts = F.one_hot(labels[rows], int(labels.max()) + 1).sum(0)  # (units, classes)
+    most, commonest = counts.max(1)
+    purity = most.float() / top
+    return purity.masked_fill(values[-1] <= 0, float("nan")), commonest
+
+
+def remove_latents(sae: SparseAutoencoder, activations: torch.Tensor, switched_off: torch.Tensor) -> torch.Tensor:
+    """``activations`` with some latents' parts taken out: in row i, those True in row i of ``switched_off``.
+
+    A latent's part is its value times its decoder column; ``switched_off`` is a boolean (N, latent_size) mask.
+    Taken out of the activations themselves, not out of the SAE's reconstruction; why: everything else the
+    network had, including what the SAE fails to rebuild, stays as it was, so a change is those latents' doing.
+    """
+    codes = sae.encode(activations) * switched_off
+    return activations - codes @ sae.decoder.weight.T

@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -50,16 +51,21 @@ def loaded_shipped_weights() -> bool:
 
 
 def train_or_load(name: str, model: nn.Module, train_images: torch.Tensor, test_images: torch.Tensor | None = None,
-                  *, trained: bool, **fit_settings) -> History:
+                  *, trained: bool, trainer: Callable[..., History] | None = None, **fit_settings) -> History:
     """``fit`` the model (resuming ``checkpoints/<name>.pt``), or with ``trained=True`` load ``weights/<name>.pt``.
 
     A recording full run (``AEHELPERS_RECORD_RUN=1``, as ``make execute`` sets; not quick mode, not
     interrupted) then ships its weights: it writes ``weights/<name>.pt`` and the file's manifest entry.
     Returns the history of the run that trained the weights, so the lesson's curves look the same either way.
+    ``trainer``, when given, trains instead of ``fit``, as ``trainer(model, train_images, **fit_settings)``
+    (lesson 8's ``train_sae``, which runs in seconds and keeps no checkpoint).
     """
     if trained:
         return load_trained(model, name)
-    history = fit(model, train_images, test_images, checkpoint=checkpoint_path(name), **fit_settings)
+    if trainer is not None:
+        history = trainer(model, train_images, **fit_settings)
+    else:
+        history = fit(model, train_images, test_images, checkpoint=checkpoint_path(name), **fit_settings)
     if _records(history):
         ship_weights(model, name, history)
     return history

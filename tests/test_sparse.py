@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from aehelpers.sparse import (
-    SparseAutoencoder, auxk_loss, dead_fraction, fraction_of_variance_explained, l1_loss, mean_l0,
-    normalise_decoder_,
+    SparseAutoencoder, auxk_loss, dead_fraction, fraction_of_variance_explained, label_purity, mean_l0,
+    normalise_decoder_, remove_latents, train_sae,
 )
 
 
@@ -69,16 +69,58 @@ def test_a_larger_l1_penalty_gives_a_sparser_code():
     for coefficient in (0.01, 0.3):
         torch.manual_seed(0)
         sae = SparseAutoencoder(16, 64)
-        optimizer = torch.optim.Adam(sae.parameters(), lr=3e-3)
-        for step in range(200):
-            loss = l1_loss(sae, inputs[(step * 256) % len(inputs):][:256], coefficient)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            normalise_decoder_(sae)
+        history = train_sae(sae, inputs, num_epochs=25, batch_size=256, lr=3e-3, l1_coefficient=coefficient)
         with torch.no_grad():
             l0[coefficient] = mean_l0(sae.encode(inputs))
+        assert history.train_loss[-1] < history.train_loss[0] and history.epochs == 25
     assert l0[0.3] < l0[0.01]
+
+
+def test_train_sae_keeps_unit_columns_and_tracks_dead_latents():
+    inputs = planted_activations()
+    torch.manual_seed(0)
+    sae = SparseAutoencoder(16, 256, k=2)  # many latents, few used per input: some die
+    history = train_sae(sae, inputs, num_epochs=20, batch_size=128, lr=1e-2, auxk_coefficient=1.0, k_aux=16)
+    assert torch.allclose(sae.decoder.weight.norm(dim=0), torch.ones(256), atol=1e-5)
+    # the last epoch's dead share, as recorded, is the share of latents that fired on no input of that epoch
+    with torch.no_grad():
+        assert history.test_scores["dead share"][-1] == pytest.approx(dead_fraction(sae.encode(inputs)), abs=0.02)
+    assert len(history.test_scores["dead share"]) == history.epochs == 20
+
+
+def test_train_sae_refuses_activations_of_the_wrong_width():
+    with pytest.raises(ValueError, match=r"activations must be \(N, 16\)"):
+        train_sae(SparseAutoencoder(16, 32), torch.randn(10, 8), num_epochs=1)
+
+
+def test_label_purity_on_planted_units():
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    activations = torch.tensor([[5.0, 1, 0], [4, 2, 0], [1, 3, 0], [0, 4, 0], [0, 5, 1], [0, 6, 0]])
+    purity, commonest = label_purity(activations, labels, top=2)
+    assert purity[0] == 1.0 and commonest[0] == 0  # unit 0: its two strongest inputs are both 0s
+    assert purity[1] == 1.0 and commonest[1] == 2  # unit 1: inputs 5 and 4, both 2s
+    assert purity[2].isnan()  # unit 2 fires on one input only: too rare to judge with top=2
+    purity, _ = label_purity(activations, labels, top=4)
+    assert purity[1] == 0.5  # inputs 5, 4, 3, 2: two 2s and two 1s
+
+
+def test_remove_latents_takes_out_exactly_those_latents_parts():
+    torch.manual_seed(0)
+    sae = SparseAutoencoder(16, 32, k=4)
+    inputs = torch.randn(8, 16)
+    with torch.no_grad():
+        codes = sae.encode(inputs)
+        latent = codes.argmax(1)
+        switched_off = torch.zeros_like(codes, dtype=torch.bool)
+        switched_off[torch.arange(8), latent] = True
+        change = inputs - remove_latents(sae, inputs, switched_off)
+        both = codes.topk(2, dim=1).indices
+        switched_off[torch.arange(8), both[:, 1]] = True
+        change_of_two = inputs - remove_latents(sae, inputs, switched_off)
+    expected = codes.gather(1, latent[:, None]) * sae.decoder.weight.T[latent]
+    assert torch.allclose(change, expected, atol=1e-6) and (change.norm(dim=1) > 0).all()
+    second = codes.gather(1, both[:, 1:]) * sae.decoder.weight.T[both[:, 1]]
+    assert torch.allclose(change_of_two, expected + second, atol=1e-6)  # parts add up: the decoder is linear
 
 
 def test_auxk_reaches_only_the_dead_latents():
@@ -86,8 +128,9 @@ def test_auxk_reaches_only_the_dead_latents():
     sae = SparseAutoencoder(16, 32, k=2)
     inputs = torch.randn(64, 16)
     dead = torch.zeros(32, dtype=torch.bool)
-    assert auxk_loss(sae, inputs, dead, k_aux=4).item() == 0.0  # nothing dead: no extra term
+    reconstruction, _ = sae(inputs)
+    assert auxk_loss(sae, inputs, reconstruction, dead, k_aux=4).item() == 0.0  # nothing dead: no extra term
     dead[:8] = True
-    auxk_loss(sae, inputs, dead, k_aux=4).backward()
+    auxk_loss(sae, inputs, reconstruction.detach(), dead, k_aux=4).backward()
     row_gradients = sae.encoder.weight.grad.abs().sum(1)
     assert (row_gradients[8:] == 0).all() and (row_gradients[:8] > 0).any()

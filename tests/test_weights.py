@@ -246,6 +246,40 @@ for _digit in range(10):
     HEADLINES[f"07_vae_{_digit}"] = (lambda: ae.VariationalAutoencoder(16, width=8), one_class_auroc(_digit, True))
 
 
+def digit_classifier():
+    model = ae.DigitClassifier()
+    weights.load_lesson_model("08_digit_classifier", model)
+    return model.eval()
+
+
+def digit_accuracy(model) -> float:
+    test = ae.load_mnist(train=False)
+    return 100 * (ae.predict(model, test.images).argmax(1) == test.labels).float().mean().item()
+
+
+def digit_sae_fve(sae) -> float:
+    # Lesson 8: the SAE's rebuild of the shipped classifier's second hidden layer, on the test digits.
+    with torch.no_grad():
+        activations = digit_classifier().features(mnist_test())
+        return ae.fraction_of_variance_explained(activations, sae(activations)[0])
+
+
+def flowers_sae_fve(sae) -> float:
+    # Lesson 8, part 2: the SAE's rebuild of lesson 4b's pooled features of every test photo.
+    classifier = residual_classifier()
+    weights.load_lesson_model("04b_residual_classifier", classifier)
+    features = ae.predict(classifier.encoder, flowers_64("test")[0], batch_size=500).mean(dim=(2, 3))
+    with torch.no_grad():
+        return ae.fraction_of_variance_explained(features, sae(features)[0])
+
+
+HEADLINES.update({
+    "08_digit_classifier": (ae.DigitClassifier, digit_accuracy),
+    "08_sae_topk16": (lambda: ae.SparseAutoencoder(64, 512, k=16), digit_sae_fve),
+    "08_flowers_sae_topk16": (lambda: ae.SparseAutoencoder(128, 1024, k=16), flowers_sae_fve),
+})
+
+
 def decimals(value: float) -> int:
     text = repr(value)
     return len(text.split(".")[1]) if "." in text and "e" not in text else 12
