@@ -931,3 +931,247 @@ def test_l07_centre_code_scores_and_aurocs(capsys):
         with pytest.raises(CheckFailed, match="expected .*, ae.auroc\\(code_scores, is_anomaly\\)"):
             checks.l07_code_vs_reconstruction(auroc_reconstruction, auroc_code, code_scores, scores, is_anomaly)
     checks.l07_code_vs_reconstruction(auroc_code, auroc_reconstruction, code_scores, scores, is_anomaly)
+
+
+# Lesson 8
+
+
+def keep_largest_by_hand(latents: torch.Tensor, k: int) -> torch.Tensor:
+    """The solution of lesson 8's exercise 1."""
+    top = latents.topk(k, dim=1)
+    return torch.zeros_like(latents).scatter(1, top.indices, top.values)
+
+
+def keep_largest_by_threshold(latents: torch.Tensor, k: int) -> torch.Tensor:
+    """Another right answer: every value at least the row's k-th largest (no ties in random values)."""
+    kth = latents.topk(k, dim=1).values[:, -1:]
+    return torch.where(latents >= kth, latents, torch.zeros_like(latents))
+
+
+def test_l08_keep_largest(capsys):
+    def todo(latents: torch.Tensor, k: int) -> torch.Tensor:
+        top = ...
+        return torch.zeros_like(latents).scatter(1, top.indices, top.values)
+
+    def in_place(latents: torch.Tensor, k: int) -> torch.Tensor:
+        latents[latents < latents.topk(k, dim=1).values[:, -1:]] = 0.0
+        return latents
+
+    def by_column(latents: torch.Tensor, k: int) -> torch.Tensor:
+        top = latents.topk(k, dim=0)
+        return torch.zeros_like(latents).scatter(0, top.indices, top.values)
+
+    def smallest(latents: torch.Tensor, k: int) -> torch.Tensor:
+        top = latents.topk(k, dim=1, largest=False)
+        return torch.zeros_like(latents).scatter(1, top.indices, top.values)
+
+    def by_size(latents: torch.Tensor, k: int) -> torch.Tensor:
+        indices = latents.abs().topk(k, dim=1).indices
+        return torch.zeros_like(latents).scatter(1, indices, latents.gather(1, indices))
+
+    def mask(latents: torch.Tensor, k: int) -> torch.Tensor:
+        return torch.zeros_like(latents).scatter(1, latents.topk(k, dim=1).indices, 1.0)
+
+    with pytest.raises(ExerciseNotDone, match="fill in `my_keep_largest`"):
+        checks.l08_keep_largest(...)
+    with pytest.raises(ExerciseNotDone, match="fill in `my_keep_largest` in the cell above"):
+        checks.l08_keep_largest(todo)
+    with pytest.raises(ExerciseNotDone, match="fill in `my_keep_largest`"):
+        checks.l08_keep_largest(lambda latents, k: ...)  # `return ...` left
+    with pytest.raises(CheckFailed, match=r"returned shape \(6, 4\): the k largest values alone, without their places"):
+        checks.l08_keep_largest(lambda latents, k: latents.topk(k, dim=1).values)
+    with pytest.raises(CheckFailed, match=r"returned shape \(4, 20\): the k largest of each column"):
+        checks.l08_keep_largest(lambda latents, k: latents.topk(k, dim=0).values)
+    with pytest.raises(CheckFailed, match=r"keeps the k largest of each column \(over the inputs, dim=0\)"):
+        checks.l08_keep_largest(by_column)
+    with pytest.raises(CheckFailed, match="keeps the k smallest values of each row"):
+        checks.l08_keep_largest(smallest)
+    with pytest.raises(CheckFailed, match=r"keeps the k largest by size \(absolute value\)"):
+        checks.l08_keep_largest(by_size)
+    with pytest.raises(CheckFailed, match="returns a 0/1 mask"):
+        checks.l08_keep_largest(mask)
+    with pytest.raises(CheckFailed, match="returns a 0/1 mask"):
+        checks.l08_keep_largest(lambda latents, k: mask(latents, k).bool())
+    with pytest.raises(CheckFailed, match="changed its input in place"):
+        checks.l08_keep_largest(in_place)
+    with pytest.raises(CheckFailed, match="differs from ae.keep_largest"):
+        checks.l08_keep_largest(lambda latents, k: keep_largest_by_hand(latents, k) * 1.01)
+    with pytest.raises(CheckFailed, match="returned a list"):
+        checks.l08_keep_largest(lambda latents, k: keep_largest_by_hand(latents, k).tolist())
+    capsys.readouterr()
+    checks.l08_keep_largest(keep_largest_by_hand)
+    assert capsys.readouterr().out.startswith("✓ my_keep_largest agrees with ae.keep_largest")
+    checks.l08_keep_largest(keep_largest_by_threshold)
+    checks.l08_keep_largest(ae.keep_largest)
+
+
+def l08_activations(count: int, seed: int, size: int = 8) -> torch.Tensor:
+    """Random stand-ins for the classifier's layer: ReLU outputs, many of them 0."""
+    return torch.relu(torch.randn(count, size, generator=torch.Generator().manual_seed(seed)))
+
+
+def test_l08_prediction_and_dead_share(monkeypatch, capsys):
+    with pytest.raises(ExerciseNotDone, match="fill in `my_prediction`"):
+        checks.l08_prediction(...)
+    with pytest.raises(CheckFailed, match="write a percentage from 0 to 100"):
+        checks.l08_prediction(150)
+    with pytest.raises(CheckFailed, match="should be one number, got a str"):
+        checks.l08_prediction("10 %")
+    checks.l08_prediction(10)
+    assert "your prediction is written down: 10 %" in capsys.readouterr().out
+
+    torch.manual_seed(0)
+    sae = ae.SparseAutoencoder(8, 512, k=8)  # untrained: with few inputs, many latents never win a place
+    train, test = l08_activations(300, 1), l08_activations(60, 2)
+    history = ae.History(train_loss=[1.0] * 20)
+    with torch.no_grad():
+        dead = 100 * ae.dead_fraction(sae.encode(train))
+        dead_on_test = 100 * ae.dead_fraction(sae.encode(test))
+    assert 0 < dead < dead_on_test < 100, "the planted mistakes below need the shares apart"
+    low, high = checks.L08_DEAD_RANGE
+    assert low < dead < high, "the right answer must lie in the full run's range"
+    with pytest.raises(ExerciseNotDone, match="fill in `sae_k8`"):
+        checks.l08_dead_share(..., 10, ..., ..., train, test)
+    with pytest.raises(ExerciseNotDone, match="fill in `dead_percent`"):
+        checks.l08_dead_share(..., 10, sae, history, train, test)
+    with pytest.raises(ExerciseNotDone, match="fill in `my_prediction`"):
+        checks.l08_dead_share(dead, ..., sae, history, train, test)  # the prediction left as `...`
+    with pytest.raises(CheckFailed, match="a fraction: the exercise asks for percent"):
+        checks.l08_dead_share(dead / 100, 10, sae, history, train, test)
+    with pytest.raises(CheckFailed, match="fire at least once"):
+        checks.l08_dead_share(100 - dead, 10, sae, history, train, test)
+    with pytest.raises(CheckFailed, match="measured on the test activations"):
+        checks.l08_dead_share(dead_on_test, 10, sae, history, train, test)
+    with pytest.raises(CheckFailed, match="the share of `sae_k8`'s latents that fire on none"):
+        checks.l08_dead_share(round(dead), 10, sae, history, train, test)  # typed by hand, rounded
+    with pytest.raises(CheckFailed, match="has 512 latents and k = 16"):
+        checks.l08_dead_share(dead, 10, ae.SparseAutoencoder(8, 512, k=16), history, train, test)
+    with pytest.raises(CheckFailed, match="has 256 latents and k = 8"):
+        checks.l08_dead_share(dead, 10, ae.SparseAutoencoder(8, 256, k=8), history, train, test)
+    with pytest.raises(CheckFailed, match="keep what ae.train_sae returns"):
+        checks.l08_dead_share(dead, 10, sae, [1.0] * 20, train, test)
+    short = ae.History(train_loss=[1.0] * 2)
+    with pytest.raises(CheckFailed, match="`history_k8` has 2 epochs; the lesson's settings train 20"):
+        checks.l08_dead_share(dead, 10, sae, short, train, test)
+    with monkeypatch.context() as patch:  # a range this SAE misses, as one trained with AuxK would miss the real one
+        patch.setattr("aehelpers.checks.lesson08.L08_DEAD_RANGE", (0.0, dead / 2))
+        with pytest.raises(CheckFailed, match=r"is right for `sae_k8` .* auxk_coefficient=0 \(the remedy switched off\)"):
+            checks.l08_dead_share(dead, 10, sae, history, train, test)
+    capsys.readouterr()
+    checks.l08_dead_share(dead, 10, sae, history, train, test)
+    out = capsys.readouterr().out
+    assert f"✓ {dead:.1f} % of the 512 latents" in out and "you predicted 10 %" in out, out
+    checks.l08_dead_share(torch.tensor(dead), 0.5, sae, history, train, test)  # any prediction passes
+    monkeypatch.setenv("AEHELPERS_QUICK", "1")
+    checks.l08_dead_share(dead, 10, sae, short, train, test)  # quick mode trains fewer epochs
+
+
+def l08_sae() -> ae.SparseAutoencoder:
+    """A small TopK SAE whose encoder rows differ from its decoder columns and whose decoder bias is not 0 (a fresh
+    one starts with the two equal and the bias at 0, which would hide two of the planted mistakes)."""
+    torch.manual_seed(0)
+    sae = ae.SparseAutoencoder(8, 32, k=8)
+    with torch.no_grad():
+        sae.encoder.weight.add_(0.5 * torch.randn_like(sae.encoder.weight))
+        sae.decoder.bias.copy_(0.3 * torch.randn(8))
+        sae.encoder.bias[0] = -100.0  # latent 0 never fires
+    return sae
+
+
+def switch_off_by_hand(sae: ae.SparseAutoencoder, activations: torch.Tensor, feature: int) -> torch.Tensor:
+    """The solution of lesson 8's exercise 3."""
+    values = sae.encode(activations)[:, feature]
+    return activations - values[:, None] * sae.decoder.weight[:, feature]
+
+
+def test_l08_switch_off(capsys):
+    sae, activations = l08_sae(), l08_activations(200, 3)
+
+    def todo(sae, activations, feature):
+        values = sae.encode(activations)[:, feature]
+        column = ...
+        return activations - values[:, None] * column
+
+    def slip(kind: str):
+        def switch_off(sae, activations, feature):
+            codes = sae.encode(activations)
+            values, column = codes[:, feature, None], sae.decoder.weight[:, feature]
+            return {"reconstruction": lambda: sae.decode(codes) - values * column,
+                    "unscaled": lambda: activations - column,
+                    "unscaled where it fires": lambda: activations - (values > 0) * column,
+                    "encoder row": lambda: activations - values * sae.encoder.weight[feature],
+                    "pre-activation": lambda: activations - sae.pre_activations(activations)[:, feature, None] * column,
+                    "decoder row": lambda: activations - values * sae.decoder.weight[feature]}[kind]()
+        return switch_off
+
+    with pytest.raises(ExerciseNotDone, match="fill in `switch_off`"):
+        checks.l08_switch_off(..., sae, activations)
+    with pytest.raises(ExerciseNotDone, match="fill in `switch_off` in the cell above"):
+        checks.l08_switch_off(todo, sae, activations)
+    with pytest.raises(CheckFailed, match="out of the SAE's reconstruction"):
+        checks.l08_switch_off(slip("reconstruction"), sae, activations)
+    with pytest.raises(CheckFailed, match="from every row without scaling it"):
+        checks.l08_switch_off(slip("unscaled"), sae, activations)
+    with pytest.raises(CheckFailed, match="unscaled, from the rows where the latent fires"):
+        checks.l08_switch_off(slip("unscaled where it fires"), sae, activations)
+    with pytest.raises(CheckFailed, match="uses the encoder's row"):
+        checks.l08_switch_off(slip("encoder row"), sae, activations)
+    with pytest.raises(CheckFailed, match="by the latent's pre-activation"):
+        checks.l08_switch_off(slip("pre-activation"), sae, activations)
+    with pytest.raises(CheckFailed, match=r"running `switch_off` failed: .* `sae.decoder.weight\[feature\]` is a row"):
+        checks.l08_switch_off(slip("decoder row"), sae, activations)
+    with pytest.raises(CheckFailed, match="differs from the lesson's remove_latents"):
+        checks.l08_switch_off(lambda sae, activations, feature: activations * 0.9, sae, activations)
+    capsys.readouterr()
+    checks.l08_switch_off(switch_off_by_hand, sae, activations)
+    assert capsys.readouterr().out.startswith("✓ switch_off agrees with ae.remove_latents on latents")
+
+
+def test_l08_feature_and_effect(capsys):
+    sae, activations = l08_sae(), l08_activations(400, 4)
+    labels = torch.randint(0, 10, (400,), generator=torch.Generator().manual_seed(5))
+    classifier = ae.DigitClassifier(hidden=8).eval()
+    with torch.no_grad():  # larger class scores than a fresh readout's, so that a latent's part moves them
+        classifier.readout.weight.mul_(20)
+        codes = sae.encode(activations)
+    purity, commonest = ae.label_purity(codes, labels, 50)
+    feature = int(purity.nan_to_num(-1).argmax())  # a judged one
+    fires = codes[:, feature] > 0
+    target = int(commonest[feature])
+    probability = classifier.readout(activations).softmax(1)[:, target].detach()
+    after = classifier.readout(switch_off_by_hand(sae, activations, feature)).softmax(1)[:, target].detach()
+    drops = 100 * (probability - after)
+    effect = drops[fires].mean().item()
+    assert abs(effect) > 0.05 and fires.sum() < 400, "the planted mistakes below need a clear effect"
+
+    with pytest.raises(ExerciseNotDone, match="fill in `feature`"):
+        checks.l08_feature(..., sae, activations, labels)
+    with pytest.raises(CheckFailed, match="latent 0 fires on only 0 of the 400 test images, fewer than 50"):
+        checks.l08_feature(0, sae, activations, labels)  # too rare to judge: pick another
+    with pytest.raises(CheckFailed, match="a whole number from 0 to 31"):
+        checks.l08_feature(32, sae, activations, labels)
+    with pytest.raises(CheckFailed, match="a whole number from 0 to 31"):
+        checks.l08_feature(2.0, sae, activations, labels)
+    capsys.readouterr()
+    checks.l08_feature(torch.tensor(feature), sae, activations, labels)
+    assert f"✓ feature {feature} fires on {int(fires.sum())} test images" in capsys.readouterr().out
+
+    with pytest.raises(CheckFailed, match="latent 0 fires on only 0"):
+        checks.l08_effect(effect, 0, sae, classifier, activations, labels)
+    with pytest.raises(ExerciseNotDone, match="fill in `effect`"):
+        checks.l08_effect(..., feature, sae, classifier, activations, labels)
+    with pytest.raises(CheckFailed, match="as a fraction; the exercise asks for percentage points"):
+        checks.l08_effect(effect / 100, feature, sae, classifier, activations, labels)
+    with pytest.raises(CheckFailed, match="the rise in probability"):
+        checks.l08_effect(-effect, feature, sae, classifier, activations, labels)
+    with pytest.raises(CheckFailed, match="averaged over all 400 test images; average over the"):
+        checks.l08_effect(drops.mean().item(), feature, sae, classifier, activations, labels)
+    other_digit = (target + 1) % 10
+    wrong_target = 100 * (classifier.readout(activations[fires]).softmax(1)[:, other_digit]
+                          - classifier.readout(switch_off_by_hand(sae, activations[fires], feature)).softmax(1)[:, other_digit])
+    with pytest.raises(CheckFailed, match=f"its commonest digit, {target}, by"):
+        checks.l08_effect(wrong_target.mean().item(), feature, sae, classifier, activations, labels)
+    capsys.readouterr()
+    checks.l08_effect(effect, feature, sae, classifier, activations, labels)
+    assert f"✓ switching feature {feature} off lowers the probability of a {target} by" in capsys.readouterr().out
+    checks.l08_effect(torch.tensor(effect), torch.tensor(feature), sae, classifier, activations, labels)
