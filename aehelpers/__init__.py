@@ -5,7 +5,8 @@
 - ``recipe`` (how a run trains), ``training`` (the loop, ``train_one_epoch``, and ``fit``), ``cuda_graphs`` (fit's GPU path),
   ``evaluation`` (predict, evaluate), ``history``, ``checkpoints``, ``weights`` (shipped trained weights);
 - ``vae`` (lesson 6: the variational autoencoder), ``anomaly`` (lesson 7: AUROC, thresholds), ``sparse`` (lesson 8:
-  sparse autoencoders, their losses, metrics and the purity and switch-off tests);
+  sparse autoencoders, their losses, metrics and the purity and switch-off tests), ``vq`` (lesson 9: the
+  vector-quantised autoencoder and the token prior);
 - ``metrics``, ``plotting``, ``diagrams``, ``source`` (show_source), ``results`` (headline numbers as JSON);
 - ``twins`` (lesson cells kept identical to the package), ``checks`` (the exercises' self-checks, a module per lesson);
 - ``doctor``: ``python -m aehelpers.doctor`` says what is wrong with a set-up.
@@ -50,6 +51,9 @@ try:
         VAEOutput, VariationalAutoencoder, binarize, decode_to_probabilities, elbo_terms, elbo_terms_per_image,
         importance_weighted_nll, kl_nats, log_importance_weights, negative_elbo, reconstruction_nats, sample_images,
     )
+    from .vq import (
+        Quantized, TokenPrior, VectorQuantizer, VQAutoencoder, codebook_perplexity, prior_loss, sample_tokens, vq_loss,
+    )
     from .training import Recipe, TrainingDiverged, batch_indices, fit, train_one_epoch, warmup_cosine
     from .weights import load_lesson_model, train_or_load, train_or_load_history, use_trained_weights
 except ModuleNotFoundError as _missing:
@@ -83,7 +87,8 @@ __all__ = [
     "show_reconstructions", "show_zoomed", "load_benchmark", "load_results", "save_results", "get_device", "is_quick",
     "set_seed", "show_source", "SparseAutoencoder", "auxk_loss", "dead_fraction", "fraction_of_variance_explained",
     "keep_largest", "l1_penalty", "label_purity", "mean_l0", "normalise_decoder_", "reconstruction_error",
-    "remove_latents", "train_sae", "Recipe", "TrainingDiverged", "batch_indices", "fit", "train_one_epoch",
+    "remove_latents", "train_sae", "Quantized", "TokenPrior", "VectorQuantizer", "VQAutoencoder",
+    "codebook_perplexity", "prior_loss", "sample_tokens", "vq_loss", "Recipe", "TrainingDiverged", "batch_indices", "fit", "train_one_epoch",
     "warmup_cosine", "load_lesson_model",
     "train_or_load", "train_or_load_history", "use_trained_weights",
     "VAEOutput", "VariationalAutoencoder", "binarize", "decode_to_probabilities", "elbo_terms", "elbo_terms_per_image",

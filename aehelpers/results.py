@@ -70,9 +70,18 @@ LESSONS: dict[str, tuple[str, str]] = {
         "dead latents, the sparsity-fidelity frontier, purity, a causal test",
         "TopK SAE 8x as wide as the layer, k = {sae_l0:.0f}: FVE **{sae_fve:.3f}**, {sae_dead_fraction:.1%} dead, "
         "the classifier's accuracy on the rebuilt layer {sae_accuracy_drop:.2f} points below its "
-        "{classifier_test_accuracy:.2f}%; label purity {feature_purity:.2f} (features) vs {neuron_purity:.2f} (neurons); "
+        "{classifier_test_accuracy:.2f}%; label purity {feature_purity:.2f} (features) vs {neuron_purity:.2f} (neurons) and "
+        "{untrained_sae_purity:.2f} (an untrained SAE); "
         "switching off a digit's features lowers its probability by {ablation_effect:.1f} points, as many other active "
         "latents by {control_effect:.1f}",
+    ),
+    "09_vq_autoencoder": (
+        "Beyond the course: images as tokens; a VQ-VAE with a 7x7 grid of 64 codebook entries, its codebook's health, "
+        "and a small causal transformer that writes token grids",
+        "test MSE **{vq_test_mse:.4f}** with {vq_bits_per_image:.0f} bits per image (PCA at {pca_bits_per_image} bits: "
+        "{pca_equal_bits_mse:.4f}); codebook perplexity {vq_codebook_perplexity:.1f} of {vq_codebook_size}; samples named "
+        "with >= 90% confidence: {prior_confident_share:.1f}% (lesson 6's VAE: {vae_confident_share:.1f}%); "
+        "-log p(x) <= {nll_bound_nats:.1f} nats",
     ),
 }
 

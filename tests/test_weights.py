@@ -280,6 +280,26 @@ HEADLINES.update({
 })
 
 
+def vq_test_mse(model) -> float:
+    # Lesson 9: the VQ-VAE's grey levels (sigmoid of its logits) against the test digits
+    with torch.no_grad():
+        return torch.nn.functional.mse_loss(torch.sigmoid(model(mnist_test())[0]), mnist_test()).item()
+
+
+def prior_test_nats(prior) -> float:
+    # Lesson 9: the prior's nats per test token grid, the grids made by the shipped VQ-VAE
+    vq = ae.VQAutoencoder(64, 16, reseed_every=100)
+    weights.load_lesson_model("09_vq_autoencoder", vq)
+    tokens = torch.cat([vq.eval().encode(batch) for batch in mnist_test().split(2_000)]).flatten(1)
+    return ae.evaluate(prior, tokens, tokens, ae.prior_loss)
+
+
+HEADLINES.update({
+    "09_vq_autoencoder": (lambda: ae.VQAutoencoder(64, 16, reseed_every=100), vq_test_mse),
+    "09_token_prior": (lambda: ae.TokenPrior(64), prior_test_nats),
+})
+
+
 def decimals(value: float) -> int:
     text = repr(value)
     return len(text.split(".")[1]) if "." in text and "e" not in text else 12
