@@ -3,6 +3,8 @@ with a message that names it. Tiny models and tensors only, no data and no train
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -1175,3 +1177,257 @@ def test_l08_feature_and_effect(capsys):
     checks.l08_effect(effect, feature, sae, classifier, activations, labels)
     assert f"✓ switching feature {feature} off lowers the probability of a {target} by" in capsys.readouterr().out
     checks.l08_effect(torch.tensor(effect), torch.tensor(feature), sae, classifier, activations, labels)
+
+
+def quantize_by_hand(vectors: torch.Tensor, codebook: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The solution of lesson 9's exercise 1."""
+    n, d, h, w = vectors.shape
+    flat = vectors.permute(0, 2, 3, 1).reshape(-1, d)
+    distances = (flat[:, None, :] - codebook[None, :, :]).pow(2).sum(2)
+    tokens = distances.argmin(1)
+    entries = codebook[tokens]
+    quantized = flat + (entries - flat).detach()
+    return quantized.view(n, h, w, d).permute(0, 3, 1, 2), tokens.view(n, h, w)
+
+
+def test_l09_quantize(capsys):
+    def slip(kind: str):
+        def my_quantize(vectors, codebook):
+            n, d, h, w = vectors.shape
+            flat = vectors.permute(0, 2, 3, 1).reshape(-1, d)
+            if kind == "reshape":
+                flat = vectors.reshape(-1, d)
+            if kind == "columns":
+                flat = vectors.permute(0, 3, 2, 1).reshape(-1, d)
+            distances = torch.cdist(flat, codebook)
+            tokens = distances.argmax(1) if kind == "argmax" else distances.argmin(1)
+            entries = codebook[tokens]
+            quantized = {"no straight-through": lambda: entries,
+                         "wrong way round": lambda: entries + (flat - entries).detach(),
+                         "codebook too": lambda: flat + (entries - flat.detach()),
+                         "all detached": lambda: entries.detach(),
+                         "scaled": lambda: 2 * flat + (entries - 2 * flat).detach()}.get(
+                kind, lambda: flat + (entries - flat).detach())()
+            tokens = {"flat tokens": tokens, "float tokens": tokens.view(n, h, w).float()}.get(kind, tokens.view(n, h, w))
+            return quantized.view(n, h, w, d).permute(0, 3, 1, 2), tokens
+        return my_quantize
+
+    def todo(vectors, codebook):
+        tokens = ...
+        return vectors, tokens.view(2, 2)
+
+    with pytest.raises(ExerciseNotDone, match="fill in `my_quantize`"):
+        checks.l09_quantize(...)
+    with pytest.raises(ExerciseNotDone, match="fill in `my_quantize` in the cell above"):
+        checks.l09_quantize(todo)
+    with pytest.raises(ExerciseNotDone, match="fill in `my_quantize`"):
+        checks.l09_quantize(lambda vectors, codebook: (..., ...))  # `return ..., ...` left
+    with pytest.raises(CheckFailed, match=r"picks the farthest entry \(argmax\)"):
+        checks.l09_quantize(slip("argmax"))
+    with pytest.raises(CheckFailed, match="without moving D last"):
+        checks.l09_quantize(slip("reshape"))
+    with pytest.raises(CheckFailed, match="column by column"):
+        checks.l09_quantize(slip("columns"))
+    with pytest.raises(CheckFailed, match=r"the tokens have shape \(90,\); expected \(3, 5, 6\)"):
+        checks.l09_quantize(slip("flat tokens"))
+    with pytest.raises(CheckFailed, match="the tokens are floats"):
+        checks.l09_quantize(slip("float tokens"))
+    with pytest.raises(CheckFailed, match="goes to the codebook and none reaches `vectors`"):
+        checks.l09_quantize(slip("no straight-through"))
+    with pytest.raises(CheckFailed, match="equal the input vectors: the straight-through step is written the wrong way"):
+        checks.l09_quantize(slip("wrong way round"))
+    with pytest.raises(CheckFailed, match="the codebook gets a gradient from the quantized vectors too"):
+        checks.l09_quantize(slip("codebook too"))
+    with pytest.raises(CheckFailed, match="carry no gradient at all"):
+        checks.l09_quantize(slip("all detached"))
+    with pytest.raises(CheckFailed, match="a gradient reaches `vectors`, but not unchanged"):
+        checks.l09_quantize(slip("scaled"))
+    with pytest.raises(CheckFailed, match="should return two things"):
+        checks.l09_quantize(lambda vectors, codebook: quantize_by_hand(vectors, codebook)[0])
+    with pytest.raises(CheckFailed, match="the tokens are right but the quantized vectors are not their entries"):
+        checks.l09_quantize(lambda vectors, codebook: (quantize_by_hand(vectors, codebook)[0] * 1.1,
+                                                       quantize_by_hand(vectors, codebook)[1]))
+    capsys.readouterr()
+    checks.l09_quantize(quantize_by_hand)
+    assert capsys.readouterr().out.startswith("✓ my_quantize gives the tokens and values of ae.VectorQuantizer")
+    checks.l09_quantize(slip("right"))  # another right answer: cdist instead of the squared differences
+
+
+def l09_digits(count: int, seed: int) -> torch.Tensor:
+    """Random stand-ins for digits: blobs of ink on a blank page, so that the tokens use a few entries often."""
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.zeros(count, 1, 28, 28)
+    images[:, :, 8:20, 8:20] = torch.rand(count, 1, 12, 12, generator=generator)
+    return images
+
+
+def test_l09_prediction_and_codebook_usage(monkeypatch, capsys):
+    with pytest.raises(ExerciseNotDone, match="fill in `my_prediction`"):
+        checks.l09_prediction(...)
+    with pytest.raises(CheckFailed, match="write a number of entries from 1 to 256"):
+        checks.l09_prediction(300)
+    with pytest.raises(CheckFailed, match="should be one number, got a str"):
+        checks.l09_prediction("100 entries")
+    checks.l09_prediction(100)
+    assert "your prediction is written down: 100 of the 256 entries" in capsys.readouterr().out
+
+    torch.manual_seed(0)
+    model = ae.VQAutoencoder(256, 16).eval()  # untrained, its codebook drawn from its own vectors: uses some entries
+    test, train = l09_digits(40, 1), l09_digits(200, 2)
+    with torch.no_grad():
+        vectors = model.encoder(l09_digits(256, 0)).permute(0, 2, 3, 1).reshape(-1, 16)
+        model.quantizer.codebook.weight.copy_(vectors[torch.randperm(len(vectors))[:256]])
+    history = ae.History(train_loss=[1.0] * checks.L09_EPOCHS)
+    with torch.no_grad():
+        tokens, train_tokens = model.encode(test), model.encode(train)
+    used, perplexity = int(tokens.unique().numel()), ae.codebook_perplexity(tokens, 256)
+    used_on_train, perplexity_on_train = int(train_tokens.unique().numel()), ae.codebook_perplexity(train_tokens, 256)
+    assert 1 < used < used_on_train < 256 and abs(perplexity - perplexity_on_train) > 0.1, \
+        "the planted mistakes below need the numbers apart"
+    with pytest.raises(ExerciseNotDone, match="fill in `vq256`"):
+        checks.l09_codebook_usage(..., ..., 100, ..., ..., test, train)
+    with pytest.raises(ExerciseNotDone, match="fill in `entries_used`"):
+        checks.l09_codebook_usage(..., perplexity, 100, model, history, test, train)
+    with pytest.raises(ExerciseNotDone, match="fill in `my_prediction`"):
+        checks.l09_codebook_usage(used, perplexity, ..., model, history, test, train)  # the prediction left as `...`
+    with pytest.raises(CheckFailed, match="are swapped"):
+        checks.l09_codebook_usage(perplexity, used, 100, model, history, test, train)
+    with pytest.raises(CheckFailed, match="`entries_used` is 256, every entry of the codebook"):
+        checks.l09_codebook_usage(256, perplexity, 100, model, history, test, train)
+    with pytest.raises(CheckFailed, match="`entries_used` is .*, the perplexity"):
+        checks.l09_codebook_usage(perplexity, perplexity, 100, model, history, test, train)
+    with pytest.raises(CheckFailed, match="counted on the training digits"):
+        checks.l09_codebook_usage(used_on_train, perplexity, 100, model, history, test, train)
+    with pytest.raises(CheckFailed, match="`perplexity` is .*, the number of entries used"):
+        checks.l09_codebook_usage(used, used, 100, model, history, test, train)
+    with pytest.raises(CheckFailed, match=r"the entropy \(in nats\)"):
+        checks.l09_codebook_usage(used, math.log(perplexity), 100, model, history, test, train)
+    with pytest.raises(CheckFailed, match="`perplexity` is .*, measured on the training digits"):
+        checks.l09_codebook_usage(used, perplexity_on_train, 100, model, history, test, train)
+    with pytest.raises(CheckFailed, match="the perplexity of `vq256`'s tokens of the test digits is"):
+        checks.l09_codebook_usage(used, round(perplexity), 100, model, history, test, train)  # typed by hand
+    with pytest.raises(CheckFailed, match="has a codebook of 64 entries"):
+        checks.l09_codebook_usage(used, perplexity, 100, ae.VQAutoencoder(64, 16), history, test, train)
+    with pytest.raises(CheckFailed, match="re-seeds unused entries every 100 steps"):
+        checks.l09_codebook_usage(used, perplexity, 100, ae.VQAutoencoder(256, 16, reseed_every=100), history, test,
+                                  train)
+    with pytest.raises(CheckFailed, match="build it with ae.VQAutoencoder"):
+        checks.l09_codebook_usage(used, perplexity, 100, ae.ConvAutoencoder(), history, test, train)
+    with pytest.raises(CheckFailed, match="keep what ae.fit returns"):
+        checks.l09_codebook_usage(used, perplexity, 100, model, [1.0], test, train)
+    long = ae.History(train_loss=[1.0] * (checks.L09_EPOCHS + 2))
+    with pytest.raises(CheckFailed, match=f"the exercise trains {checks.L09_EPOCHS}"):
+        checks.l09_codebook_usage(used, perplexity, 100, model, long, test, train)
+    capsys.readouterr()
+    checks.l09_codebook_usage(used, perplexity, 100, model, history, test, train)
+    out = capsys.readouterr().out
+    assert f"✓ {used} of the 256 entries are chosen" in out and "you predicted 100" in out, out
+    checks.l09_codebook_usage(torch.tensor(used), torch.tensor(perplexity), 3, model, history, test, train)
+    model.train()
+    checks.l09_codebook_usage(used, perplexity, 3, model, history, test, train)  # a model left in training mode
+    assert model.training
+    monkeypatch.setenv("AEHELPERS_QUICK", "1")
+    checks.l09_codebook_usage(used, perplexity, 100, model, long, test, train)  # quick mode trains other epochs
+
+
+def confident_share_by_hand(images: torch.Tensor, classifier: nn.Module, threshold: float = 0.9) -> float:
+    """The solution of lesson 9's exercise 3."""
+    probabilities = ae.predict(classifier, images).softmax(1)
+    return 100 * (probabilities.max(1).values >= threshold).float().mean().item()
+
+
+def l09_judge() -> nn.Module:
+    """A digit classifier whose class scores are large enough for confident answers (a fresh one is unsure)."""
+    torch.manual_seed(0)
+    classifier = ae.DigitClassifier(hidden=8).eval()
+    with torch.no_grad():
+        classifier.readout.weight.mul_(300)
+    return classifier
+
+
+def test_l09_confident_share(capsys):
+    classifier, images = l09_judge(), l09_digits(300, 3)
+
+    def slip(kind: str):
+        def confident_share(images, classifier, threshold=0.9):
+            scores = ae.predict(classifier, images)
+            probabilities = scores.softmax(1)
+            top = {"logits": scores.max(1).values, "class 0": probabilities[:, 0],
+                   "over images": scores.softmax(0).max(1).values}.get(kind, probabilities.max(1).values)
+            sure = {"strict": top > threshold, "fixed": top >= 0.9}.get(kind, top >= threshold)
+            share = sure.float().mean().item()
+            return share if kind == "fraction" else 100 * share
+        return confident_share
+
+    def todo(images, classifier, threshold=0.9):
+        probabilities = ...
+        return 100 * (probabilities.max(1).values >= threshold).float().mean().item()
+
+    shares = [confident_share_by_hand(x, classifier, t) for x, t in ((images, 0.9), (0.5 * (images + images.roll(1, 0)), 0.5))]
+    assert all(5 < share < 95 for share in shares), shares  # the planted mistakes need a share between the ends
+    with pytest.raises(ExerciseNotDone, match="fill in `confident_share`"):
+        checks.l09_confident_share(..., classifier, images)
+    with pytest.raises(ExerciseNotDone, match="fill in `confident_share` in the cell above"):
+        checks.l09_confident_share(todo, classifier, images)
+    with pytest.raises(CheckFailed, match="a fraction: the exercise asks for percent"):
+        checks.l09_confident_share(slip("fraction"), classifier, images)
+    with pytest.raises(CheckFailed, match=r"raw class scores \(logits\)"):
+        checks.l09_confident_share(slip("logits"), classifier, images)
+    with pytest.raises(CheckFailed, match="probability of class 0"):
+        checks.l09_confident_share(slip("class 0"), classifier, images)
+    with pytest.raises(CheckFailed, match=r"the softmax over the images \(dim=0\)"):
+        checks.l09_confident_share(slip("over images"), classifier, images)
+    with pytest.raises(CheckFailed, match="whatever `threshold` says"):
+        checks.l09_confident_share(slip("fixed"), classifier, images)
+    with pytest.raises(CheckFailed, match=r"probabilities of exactly 1 at threshold 1, .* strictly above the threshold"):
+        checks.l09_confident_share(slip("strict"), classifier, images)
+    with pytest.raises(CheckFailed, match="should be one number, got a list"):
+        checks.l09_confident_share(lambda images, classifier, threshold=0.9: [50.0], classifier, images)
+    with pytest.raises(CheckFailed, match="expected .* the share, in percent, of images whose largest"):
+        checks.l09_confident_share(lambda images, classifier, threshold=0.9: 50.0, classifier, images)
+    capsys.readouterr()
+    checks.l09_confident_share(confident_share_by_hand, classifier, images)
+    assert capsys.readouterr().out.startswith("✓ confident_share agrees with the lesson's measure")
+    checks.l09_confident_share(slip("right"), classifier, images)
+
+
+def test_l09_temperature_shares(capsys):
+    classifier = l09_judge()
+    torch.manual_seed(0)
+    vq, prior = ae.VQAutoencoder(16, 4).eval(), ae.TokenPrior(16, dim=16, heads=2, layers=1).eval()
+    with torch.no_grad():  # sharper logits than a fresh head's, so that the temperature matters, and entries that
+        prior.head.weight.mul_(20)  # differ enough to decode into images the classifier tells apart
+        vq.quantizer.codebook.weight.normal_(0, 3)
+    count = 40
+    tokens = {t: ae.sample_tokens(prior, count, seed=0, temperature=t) for t in (0.7, 1.0, 1.3)}
+    with torch.no_grad():
+        images = {t: torch.sigmoid(vq.decode(tokens[t].view(-1, 7, 7))) for t in tokens}
+    share = {t: confident_share_by_hand(images[t], classifier) for t in tokens}
+    assert abs(share[0.7] - share[1.3]) > 2 * 100 / count and share[0.7] > 2, share  # needed apart below
+    cold, hot = share[0.7], share[1.3]
+    with pytest.raises(ExerciseNotDone, match="fill in `tokens_cold`"):
+        checks.l09_temperature_shares(..., ..., ..., ..., prior, vq, classifier)
+    with pytest.raises(ExerciseNotDone, match="fill in `share_hot`"):
+        checks.l09_temperature_shares(cold, ..., tokens[0.7], tokens[1.3], prior, vq, classifier)
+    with pytest.raises(CheckFailed, match="the two temperatures are swapped"):
+        checks.l09_temperature_shares(hot, cold, tokens[1.3], tokens[0.7], prior, vq, classifier)
+    with pytest.raises(CheckFailed, match="at temperature 1: pass `temperature=`"):
+        checks.l09_temperature_shares(share[1.0], hot, tokens[1.0], tokens[1.3], prior, vq, classifier)
+    with pytest.raises(CheckFailed, match=r"`tokens_hot` is not what ae.sample_tokens\(prior, 40, seed=0"):
+        checks.l09_temperature_shares(cold, hot, tokens[0.7], ae.sample_tokens(prior, count, seed=1, temperature=1.3),
+                                      prior, vq, classifier)
+    with pytest.raises(CheckFailed, match="tensor of whole numbers"):
+        checks.l09_temperature_shares(cold, hot, images[0.7], tokens[1.3], prior, vq, classifier)
+    with pytest.raises(CheckFailed, match="`share_cold` and `share_hot` are swapped"):
+        checks.l09_temperature_shares(hot, cold, tokens[0.7], tokens[1.3], prior, vq, classifier)
+    with pytest.raises(CheckFailed, match="`share_cold` is .*, a fraction"):
+        checks.l09_temperature_shares(cold / 100, hot, tokens[0.7], tokens[1.3], prior, vq, classifier)
+    logits_share = 100 * (ae.predict(classifier, images[1.3]).max(1).values >= 0.9).float().mean().item()
+    assert abs(logits_share - hot) > 2 * 100 / count
+    with pytest.raises(CheckFailed, match="the confident share of the digits decoded from `tokens_hot` is"):
+        checks.l09_temperature_shares(cold, logits_share, tokens[0.7], tokens[1.3], prior, vq, classifier)
+    capsys.readouterr()
+    checks.l09_temperature_shares(cold, hot, tokens[0.7], tokens[1.3], prior, vq, classifier)
+    assert capsys.readouterr().out.startswith(f"✓ at temperature 0.7, {cold:.1f} % of the 40 samples")
+    checks.l09_temperature_shares(torch.tensor(cold), hot, tokens[0.7].view(-1, 7, 7), tokens[1.3], prior, vq,
+                                  classifier)

@@ -12,8 +12,8 @@ Two exceptions, both shown in Jupyter as their message alone (no traceback from 
   notebook run from the top stops at the first exercise with this message.
 - :class:`CheckFailed`: the answer is there but wrong; the message says how.
 
-One module per lesson (``lesson01`` ... ``lesson08``); the checks of lesson 1's exercises start with ``l01_``, those of lesson 2's with ``l02_``, and so on
-(``l03_``, ``l04a_``, ``l04b_``, ``l05_``, ``l06_``, ``l07_``, ``l08_``).
+One module per lesson (``lesson01`` ... ``lesson09``); the checks of lesson 1's exercises start with ``l01_``, those of lesson 2's with ``l02_``, and so on
+(``l03_``, ``l04a_``, ``l04b_``, ``l05_``, ``l06_``, ``l07_``, ``l08_``, ``l09_``).
 """
 
 from .common import (
@@ -59,8 +59,13 @@ from .lesson08 import (
     L08_DEAD_RANGE, L08_EPOCHS, L08_K, L08_LATENTS, L08_TOP,
     l08_dead_share, l08_effect, l08_feature, l08_keep_largest, l08_prediction, l08_switch_off,
 )
+from .lesson09 import (
+    L09_CODEBOOK, L09_EPOCHS, L09_TEMPERATURES, L09_THRESHOLD,
+    l09_codebook_usage, l09_confident_share, l09_prediction, l09_quantize, l09_temperature_shares,
+)
 
 __all__ = [
+    "L09_CODEBOOK", "L09_EPOCHS", "L09_TEMPERATURES", "L09_THRESHOLD",
     "L08_DEAD_RANGE", "L08_EPOCHS", "L08_K", "L08_LATENTS", "L08_TOP",
     "L07_ANOMALY_DIGIT", "L07_GUESS_CHOICES", "L07_NORMAL_DIGIT", "L07_SAME_RATIO",
     "L06_ACTIVE_THRESHOLD", "L06_DROP_CHOICES", "L06_SAMPLES",
@@ -82,4 +87,5 @@ __all__ = [
     "l06_active_units", "l06_codes", "l06_guess", "l06_importance", "l06_kl", "_l07_outcome", "l07_auroc_by_pairs",
     "l07_centre", "l07_code_scores", "l07_code_vs_reconstruction", "l07_guess", "l07_scores", "l07_sevens",
     "l08_dead_share", "l08_effect", "l08_feature", "l08_keep_largest", "l08_prediction", "l08_switch_off",
+    "l09_codebook_usage", "l09_confident_share", "l09_prediction", "l09_quantize", "l09_temperature_shares",
 ]
