@@ -182,3 +182,13 @@ def check_last_accuracies(exercise: str, checkpoint_name: str, train: tuple[str,
             check_recorded(exercise, name, value, recorded,
                            f"the last epoch's {kind} accuracy of the run saved as {checkpoint_name}")
     return run
+
+
+def one_number(exercise: str, name: str, value: object) -> float:
+    """``value`` as a float: a Python number or a one-element tensor; anything else is a CheckFailed."""
+    require(exercise, **{name: value})
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise CheckFailed(f"{exercise}: `{name}` should be one number, got a {type(value).__name__} ({value!r}).")
+    return float(value)

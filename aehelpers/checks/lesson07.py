@@ -11,6 +11,7 @@ from ..anomaly import auroc
 from ..evaluation import predict
 from ..metrics import mse_per_image
 from .common import (
+    one_number,
     CheckFailed, ExerciseNotDone, passed, require, check_shape, check_guess,
 )
 
@@ -29,19 +30,10 @@ L07_GUESS_CHOICES = ("higher", "lower", "about the same")
 L07_SAME_RATIO = 1.25
 
 
-def _l07_number(exercise: str, name: str, value: object) -> float:
-    """``value`` as a float: a Python number or a one-element tensor; anything else is a CheckFailed."""
-    require(exercise, **{name: value})
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return value.item()
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise CheckFailed(f"{exercise}: `{name}` should be one number, got a {type(value).__name__} ({value!r}).")
-    return float(value)
-
 
 def _l07_check_auroc(exercise: str, name: str, value: object, expected: float, how: str) -> float:
     """``value`` is the AUROC ``expected`` (a fraction in [0, 1]); ``how`` says how to compute it."""
-    value = _l07_number(exercise, name, value)
+    value = one_number(exercise, name, value)
     if 1 < value <= 100 and abs(value / 100 - expected) < 1e-6:
         raise CheckFailed(f"{exercise}: `{name}` is {value:.4g}, a percentage: keep the fraction that ae.auroc "
                           f"returns ({expected:.4f}); the printout turns it into percent.")
@@ -114,7 +106,7 @@ def l07_auroc_by_pairs(auroc_by_pairs: object, scores: torch.Tensor, is_anomaly:
     if isinstance(result, torch.Tensor) and result.numel() > 1:
         raise CheckFailed(f"Exercise 1: `auroc_by_pairs` returned a tensor of shape {tuple(result.shape)}, one value "
                           "per pair: average them into one number (`.mean().item()`).")
-    toy = _l07_number("Exercise 1", "auroc_by_pairs(...)", result)
+    toy = one_number("Exercise 1", "auroc_by_pairs(...)", result)
     wrong = {4 / 6: "ties count 0 in yours: a tied pair counts 1/2",
              5 / 6: "ties count 1 in yours: a tied pair counts 1/2",
              1.5 / 6: "yours counts the pairs where the normal image scores higher: compare the anomaly's score "
@@ -133,7 +125,7 @@ def l07_auroc_by_pairs(auroc_by_pairs: object, scores: torch.Tensor, is_anomaly:
     cases = {"random whole-number scores (many ties)": (tied_scores, tied_labels),
              f"your {len(scores)} test images' scores": (scores, is_anomaly)}
     for name, (case_scores, case_labels) in cases.items():
-        mine = _l07_number("Exercise 1", "auroc_by_pairs(...)",
+        mine = one_number("Exercise 1", "auroc_by_pairs(...)",
                            _l07_run("Exercise 1", where, auroc_by_pairs, case_scores, case_labels))
         expected = auroc(case_scores, case_labels)
         if abs(mine - expected) > 1e-6:
@@ -172,7 +164,7 @@ def l07_sevens(auroc_all: object, auroc_sevens: object, scores: torch.Tensor, la
                                  f"ae.auroc(scores, test_labels != {normal}): every digit but {normal} is an anomaly")
     pair = (labels == normal) | (labels == other)
     expected_sevens = auroc(scores[pair], labels[pair] == other)
-    value_sevens = _l07_number("Exercise 2", "auroc_sevens", auroc_sevens)
+    value_sevens = one_number("Exercise 2", "auroc_sevens", auroc_sevens)
     if abs(value_sevens - auroc(scores, labels == other)) < 1e-6:
         raise CheckFailed(f"Exercise 2: `auroc_sevens` counts the other eight digits as normal: keep only the test "
                           f"images of {normal}s and {other}s (`pair = (test_labels == {normal}) | (test_labels == "

@@ -11,6 +11,7 @@ from ..history import History
 from ..runtime import is_quick
 from ..sparse import SparseAutoencoder, dead_fraction, keep_largest, label_purity, remove_latents
 from .common import CheckFailed, ExerciseNotDone, check_shape, passed, require
+from .common import one_number
 
 L08_LATENTS = 512  # exercise 2: the lesson's width, 8 times the layer's 64 values ...
 
@@ -51,15 +52,6 @@ def _l08_run(exercise: str, where: str, fn: Callable[..., object], *args: object
         raise not_done
     return result
 
-
-def _l08_number(exercise: str, name: str, value: object) -> float:
-    """``value`` as a float: a Python number or a one-element tensor; anything else is a CheckFailed."""
-    require(exercise, **{name: value})
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return value.item()
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise CheckFailed(f"{exercise}: `{name}` should be one number, got a {type(value).__name__} ({value!r}).")
-    return float(value)
 
 
 # Exercise 1
@@ -140,7 +132,7 @@ def l08_keep_largest(my_keep_largest: object) -> None:
 
 def l08_prediction(my_prediction: object) -> None:
     """Exercise 2 of lesson 8: the predicted dead share is written down, a number of percent from 0 to 100."""
-    value = _l08_number("Exercise 2", "my_prediction", my_prediction)
+    value = one_number("Exercise 2", "my_prediction", my_prediction)
     if not 0 <= value <= 100:
         raise CheckFailed(f"Exercise 2: `my_prediction` is {value:g}; write a percentage from 0 to 100 (5 for 5 %).")
     passed(f"your prediction is written down: {value:g} % of the {L08_LATENTS} latents dead. Now measure.")
@@ -170,7 +162,7 @@ def l08_dead_share(dead_percent: object, my_prediction: object, sae: object, his
         raise CheckFailed(f"Exercise 2: `history_k8` has {history.epochs} epochs; the lesson's settings train "
                           f"{L08_EPOCHS} (num_epochs={L08_EPOCHS}). Run the training cell again: it sets the seed, "
                           "builds a fresh SAE and trains it from the start.")
-    value = _l08_number("Exercise 2", "dead_percent", dead_percent)
+    value = one_number("Exercise 2", "dead_percent", dead_percent)
     with torch.no_grad():
         expected = 100 * dead_fraction(sae.encode(train_activations))
         on_test = 100 * dead_fraction(sae.encode(test_activations))
@@ -195,7 +187,7 @@ def l08_dead_share(dead_percent: object, my_prediction: object, sae: object, his
                           f"settings without AuxK leave {low:g} to {high:g} % of this SAE's latents dead. Train it as "
                           f"the exercise says: after ae.set_seed(0), on all the training activations, {L08_EPOCHS} "
                           "epochs, batch 1,024, lr 0.003, and auxk_coefficient=0 (the remedy switched off).")
-    prediction = _l08_number("Exercise 2", "my_prediction", my_prediction)
+    prediction = one_number("Exercise 2", "my_prediction", my_prediction)
     dead_count = round(expected * L08_LATENTS / 100)
     passed(f"{expected:.1f} % of the {L08_LATENTS} latents ({dead_count}) fire on none of the "
            f"{len(train_activations):,} training activations; you predicted {prediction:g} %.")
@@ -314,7 +306,7 @@ def l08_effect(effect: object, feature: object, sae: SparseAutoencoder, classifi
     feature, codes, purity, commonest = _l08_judged("Exercise 3", feature, sae, activations, labels)
     fires = codes[:, feature] > 0
     require("Exercise 3", effect=effect)
-    value = _l08_number("Exercise 3", "effect", effect)
+    value = one_number("Exercise 3", "effect", effect)
     target = int(commonest[feature])
     drops = _l08_drops(sae, classifier, activations[fires], feature, target)
     expected = drops.mean().item()

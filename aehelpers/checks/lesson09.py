@@ -12,6 +12,7 @@ from ..history import History
 from ..runtime import is_quick
 from ..vq import TokenPrior, VectorQuantizer, VQAutoencoder, codebook_perplexity
 from .common import CheckFailed, ExerciseNotDone, check_shape, passed, require
+from .common import one_number
 
 L09_CODEBOOK = 256  # exercise 2: four times the lesson's 64 entries, without the re-seeding remedy ...
 
@@ -24,15 +25,6 @@ L09_THRESHOLD = 0.9  # exercise 3: the lesson's confidence threshold
 
 L09_TEMPERATURES = (0.7, 1.3)  # exercise 3: a cold and a hot temperature
 
-
-def _l09_number(exercise: str, name: str, value: object) -> float:
-    """``value`` as a float: a Python number or a one-element tensor; anything else is a CheckFailed."""
-    require(exercise, **{name: value})
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return value.item()
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise CheckFailed(f"{exercise}: `{name}` should be one number, got a {type(value).__name__} ({value!r}).")
-    return float(value)
 
 
 def _l09_call(exercise: str, where: str, fn: Callable[..., object], *args: object, **kwargs: object) -> object:
@@ -168,7 +160,7 @@ def l09_quantize(my_quantize: object) -> None:
 
 def l09_prediction(my_prediction: object) -> None:
     """Exercise 2 of lesson 9: the predicted number of entries in use is written down, a number from 1 to 256."""
-    value = _l09_number("Exercise 2", "my_prediction", my_prediction)
+    value = one_number("Exercise 2", "my_prediction", my_prediction)
     if not 1 <= value <= L09_CODEBOOK:
         raise CheckFailed(f"Exercise 2: `my_prediction` is {value:g}; write a number of entries from 1 to "
                           f"{L09_CODEBOOK}.")
@@ -213,8 +205,8 @@ def l09_codebook_usage(entries_used: object, perplexity: object, my_prediction: 
         raise CheckFailed(f"Exercise 2: `history256` has {history.epochs} epochs; the exercise trains {L09_EPOCHS} "
                           f"(num_epochs={L09_EPOCHS}). Run the training cell again: it sets the seed, builds a fresh "
                           "model and trains it from the start.")
-    used = _l09_number("Exercise 2", "entries_used", entries_used)
-    spread = _l09_number("Exercise 2", "perplexity", perplexity)
+    used = one_number("Exercise 2", "entries_used", entries_used)
+    spread = one_number("Exercise 2", "perplexity", perplexity)
     tokens = _l09_tokens(model, test_images)
     expected_used = int(tokens.unique().numel())
     expected_perplexity = codebook_perplexity(tokens, L09_CODEBOOK)
@@ -253,7 +245,7 @@ def l09_codebook_usage(entries_used: object, perplexity: object, my_prediction: 
                               "exercise measures it on the 10,000 test digits.")
         raise CheckFailed(f"Exercise 2: `perplexity` is {spread:.4g}; the perplexity of `vq256`'s tokens of the test "
                           f"digits is {expected_perplexity:.4g}: ae.codebook_perplexity(tokens, {L09_CODEBOOK}).")
-    prediction = _l09_number("Exercise 2", "my_prediction", my_prediction)
+    prediction = one_number("Exercise 2", "my_prediction", my_prediction)
     passed(f"{expected_used} of the {L09_CODEBOOK} entries are chosen for the 10,000 test digits (perplexity "
            f"{expected_perplexity:.1f}); you predicted {prediction:g}.")
 
@@ -318,7 +310,7 @@ def l09_confident_share(confident_share: object, classifier: nn.Module, images: 
     for description, inputs, judge, threshold in cases:
         with torch.no_grad():
             result = _l09_call("Exercise 3", where, confident_share, inputs, judge, threshold)
-        value = _l09_number("Exercise 3", "confident_share(...)", result)
+        value = one_number("Exercise 3", "confident_share(...)", result)
         expected = _l09_share(inputs, judge, threshold)
         if abs(value - expected) < 1e-3:
             continue
@@ -414,8 +406,8 @@ def l09_temperature_shares(share_cold: object, share_hot: object, tokens_cold: o
     vq.train(vq_was_training)
     expected = {"share_cold": _l09_share(images["tokens_cold"], classifier, L09_THRESHOLD),
                 "share_hot": _l09_share(images["tokens_hot"], classifier, L09_THRESHOLD)}
-    values = {"share_cold": _l09_number("Exercise 3", "share_cold", share_cold),
-              "share_hot": _l09_number("Exercise 3", "share_hot", share_hot)}
+    values = {"share_cold": one_number("Exercise 3", "share_cold", share_cold),
+              "share_hot": one_number("Exercise 3", "share_hot", share_hot)}
     count = len(grids["tokens_cold"])
     tolerance = 100 / count + 1e-6  # one image either way: the decoder run in other batches may round differently
     if (abs(expected["share_cold"] - expected["share_hot"]) > 2 * tolerance
