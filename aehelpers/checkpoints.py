@@ -221,6 +221,9 @@ class TrainingCheckpoint:
         # Random-number states live on the CPU whatever device the tensors went to.
         generator.set_state(state["generator"].cpu())
         torch.set_rng_state(state["torch_rng"].cpu())
+        device = next(model.parameters()).device
+        if state.get("cuda_rng") is not None and device.type == "cuda":  # a VAE's noise on the GPU resumes too
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), device)
         return History(**state["history"])
 
     def save(self, model: nn.Module, optimizer, scheduler, generator: torch.Generator, history: History) -> None:
@@ -230,7 +233,8 @@ class TrainingCheckpoint:
         _atomic_save({
             "identity": self.identity, "signature": model_signature(model), "model": model.state_dict(),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "history": history.as_dict(),
+            "generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "cuda_rng": _cuda_rng_state(model),
+            "history": history.as_dict(),
         }, self.path)
 
     def _check_identity(self, saved: dict) -> None:
@@ -244,6 +248,16 @@ class TrainingCheckpoint:
                 "(an exercise should never reuse a lesson's), restore the old setting to continue that run, "
                 "or delete the file to start afresh."
             )
+
+
+def _cuda_rng_state(model: nn.Module) -> torch.Tensor | None:
+    """The state of the CUDA generator a model on the GPU draws its noise from (a VAE's); ``None`` elsewhere.
+
+    Why: on the CPU the noise comes from the generator saved as ``torch_rng``; on a GPU it comes from
+    the device's own, which ``fit``'s seeding resets, so without it a resumed run would repeat its noise.
+    """
+    device = next(model.parameters()).device
+    return torch.cuda.get_rng_state(device) if device.type == "cuda" else None
 
 
 def _load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:

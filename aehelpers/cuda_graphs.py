@@ -7,6 +7,12 @@ waits for Python to launch them (about 1.7 ms a step on an H100). A CUDA graph r
 pass, the backward pass and Adam's update once, then replays them with one launch per step.
 The data handling (choosing the batch, noise, augmentation) stays in ordinary PyTorch, outside the
 graph, and writes into the graph's fixed input buffers. The CPU path never comes here.
+
+Random numbers drawn *inside* the step (a VAE's code, ``torch.randn_like`` in its forward pass) come
+from the default CUDA generator, which PyTorch registers with every graph it captures: each replay
+reads the generator's current offset and moves it on by what the step consumes, exactly as an eager
+step would. So a replay draws fresh noise every time, the same noise an eager run with the same seed
+draws, and a VAE needs no eager fallback.
 """
 
 from __future__ import annotations
@@ -25,12 +31,35 @@ OFF_ENV = "AEHELPERS_CUDA_GRAPHS"  # set to 0 to train eagerly on CUDA too (benc
 
 
 def can_capture(model: nn.Module, device: torch.device) -> bool:
-    """CUDA, not switched off, and no module whose randomness a graph replay would freeze (dropout, a VAE's noise)."""
+    """CUDA, not switched off, and no dropout layer (its masks are not yet measured against eager on a GPU).
+
+    A model that samples in its forward pass (a VAE) is captured: its noise comes from the default CUDA
+    generator, which a replay advances like an eager step (see the module's docstring).
+    """
     if device.type != "cuda" or os.environ.get(OFF_ENV, "1").strip() == "0":
         return False
-    if getattr(model, "draws_noise", False):  # its forward pass samples (a VAE's code): train it eagerly
-        return False
     return not any(isinstance(m, nn.modules.dropout._DropoutNd) for m in model.modules())
+
+
+def default_generator(device: torch.device) -> torch.Generator:
+    """The generator that ``torch.randn_like`` and friends use for tensors on ``device``."""
+    if device.type == "cuda":
+        return torch.cuda.default_generators[device.index if device.index is not None else torch.cuda.current_device()]
+    return torch.default_generator
+
+
+def record_graph(step: Callable[[], None], warmup_steps: int = 3) -> Callable[[], None]:
+    """Run ``step`` a few times on a side stream (CUDA needs this before capturing), record it, return the replay."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(warmup_steps):
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        step()
+    return graph.replay
 
 
 class CapturedEpoch:
@@ -44,7 +73,8 @@ class CapturedEpoch:
         self.inputs, self.targets = (t.clone() for t in example)
         self.total_loss = torch.zeros((), device=images.device)
         self.correct = torch.zeros((), device=images.device)
-        self.graph = self._capture()
+        model.train()  # a graph keeps the mode it was recorded in: record the training step in training mode
+        self.replay = self._capture()
 
     def _batch(self, idx: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         clean = self.images[idx] if self.recipe.augment is None else self.recipe.augment(self.images[idx], generator)
@@ -61,27 +91,23 @@ class CapturedEpoch:
         if self.labels is not None:
             self.correct += (outputs.detach().argmax(dim=1) == self.targets).sum()
 
-    def _capture(self) -> torch.cuda.CUDAGraph:
-        # Warm-up steps (needed before capturing) change the weights and Adam's state: remember
-        # them and put them back, so the captured run starts exactly where an eager one would.
+    def _capture(self) -> Callable[[], None]:
+        # Warm-up steps (needed before capturing) change the weights, Adam's state and, for a model
+        # that samples, the random-number generator: remember all three and put them back, so the
+        # captured run starts exactly where an eager one would and draws the same noise.
         saved = [t.detach().clone() for t in self._state_tensors()]
+        generator = default_generator(self.images.device)
+        random_state = generator.get_state()
         try:
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):
-                for _ in range(3):
-                    self._step()
-            torch.cuda.current_stream().wait_stream(side)
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                self._step()
+            replay = record_graph(self._step)
         finally:
             # Adam's moments made by the warm-up did not exist before: a fresh start is zeros.
             for tensor in self._state_tensors()[len(saved):]:
                 tensor.detach().zero_()
             for tensor, before in zip(self._state_tensors(), saved):
                 tensor.detach().copy_(before)
-        return graph
+            generator.set_state(random_state)
+        return replay
 
     def _state_tensors(self) -> list[torch.Tensor]:
         tensors = list(self.model.parameters()) + list(self.model.buffers())
@@ -99,7 +125,7 @@ class CapturedEpoch:
             if len(idx) == self.batch_size:
                 self.inputs.copy_(inputs)
                 self.targets.copy_(targets)
-                self.graph.replay()
+                self.replay()
             else:  # the last, smaller batch: the same step, run eagerly
                 self._eager_step(inputs, targets)
             self.scheduler.step()

@@ -51,8 +51,6 @@ class VariationalAutoencoder(nn.Module):
         width: channels at 28x28 and 14x14; the 7x7 stage has twice as many.
     """
 
-    draws_noise = True  # its forward pass samples the code: a replayed CUDA graph would reuse one draw
-
     def __init__(self, latent_size: int = 32, width: int = 32) -> None:
         super().__init__()
         if not isinstance(latent_size, int) or latent_size < 1:
