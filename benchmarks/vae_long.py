@@ -16,16 +16,21 @@ Both halves can be interrupted and resumed (Ctrl-C, or a session that ends): the
 ``checkpoints/06_vae_long_nll.pt`` (chunks of 500 images, each with its own seed, so a resumed estimate is
 the same as an uninterrupted one). Run the same command again to continue.
 
-A complete run writes ``benchmarks/results/vae_long.json`` (settings, curves, the estimate, the machine) and
+A complete run writes ``benchmarks/results/vae_long.json`` (settings, curves, the estimate, the machines) and
 ships the weights as ``weights/06_vae_long.pt`` with a manifest entry; lesson 6's section on the long run
-loads them. ``--quick`` writes neither.
+loads them. Every stretch of training, finished or stopped, adds a line to
+``benchmarks/results/vae_long_progress.json`` (which epochs, on which machine, how long, the test negative
+ELBO at its end), so a run that spans sessions and machines says where each epoch was trained.
+``--quick`` writes none of these.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import math
+import os
 import platform
 import time
 from pathlib import Path
@@ -36,6 +41,7 @@ import aehelpers as ae
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "vae_long.json"
+PROGRESS = ROOT / "benchmarks" / "results" / "vae_long_progress.json"
 NAME = "06_vae_long"
 CHUNK = 500  # test images scored per resumable step of the estimate
 
@@ -49,6 +55,38 @@ def train(args: argparse.Namespace, train_images: torch.Tensor, test_binary: tor
                      recipe=recipe, seed=0, device=args.device,
                      checkpoint=None if args.quick else ae.checkpoint_path(NAME))
     return model, history
+
+
+def machine(device: str) -> str:
+    """The device in words: the GPU's name, or the CPU with its core count."""
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name()
+    return f"CPU {platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+
+
+def epochs_done() -> int:
+    """Finished epochs in the training checkpoint (0 when there is none)."""
+    path = ae.checkpoint_path(NAME)
+    return len(torch.load(path, map_location="cpu", weights_only=True)["history"]["train_loss"]) if path.is_file() else 0
+
+
+def record_stretch(first_epoch: int, history, device: str, wall_seconds: float) -> list[dict]:
+    """Add this session's stretch of training to the progress file; return every stretch so far."""
+    stretches = json.loads(PROGRESS.read_text())["stretches"] if PROGRESS.is_file() else []
+    last_recorded = stretches[-1]["epochs"][1] if stretches else 0
+    if first_epoch > last_recorded:  # a stretch that ended without Ctrl-C (killed) left no line: say so
+        stretches.append({"epochs": [last_recorded + 1, first_epoch], "machine": "not recorded (stopped without Ctrl-C)"})
+    if history.epochs > first_epoch:
+        stretches.append({
+            "epochs": [first_epoch + 1, history.epochs], "machine": machine(device), "torch": torch.__version__,
+            "date": datetime.date.today().isoformat(), "wall_minutes": round(wall_seconds / 60, 1),
+            "test_neg_elbo_at_end": round(history.test_loss[-1], 3),
+        })
+    if stretches:
+        PROGRESS.write_text(json.dumps({"what": "benchmarks/vae_long.py: each stretch of training (epochs counted "
+                                                "from 1, both ends included) and where it ran", "stretches": stretches},
+                                       indent=1) + "\n")
+    return stretches
 
 
 def estimate(model: torch.nn.Module, images: torch.Tensor, samples: int, store: Path | None) -> torch.Tensor:
@@ -84,7 +122,11 @@ def main() -> None:
     test_images = ae.load_mnist(train=False).images[:100 if args.quick else None]
     test_binary = ae.binarize(test_images, torch.Generator().manual_seed(1))  # lesson 6's binarised test set
 
+    device = args.device or str(ae.get_device())
+    first_epoch = 0 if args.quick else epochs_done()
+    started = time.perf_counter()
     model, history = train(args, train_images, test_binary)
+    stretches = [] if args.quick else record_stretch(first_epoch, history, device, time.perf_counter() - started)
     if history.interrupted:
         print("Training interrupted; run the same command again to resume from its checkpoint.")
         return
@@ -98,14 +140,12 @@ def main() -> None:
     if args.quick:
         return
     ae.ship_weights(model, NAME, history)
-    device = args.device or str(ae.get_device())
     RESULTS.write_text(json.dumps({
         "width": args.width, "latent_size": 32, "epochs": history.epochs, "batch_size": 128, "lr": 1e-3,
         "nll_nats": round(mean, 2), "nll_standard_error": round(standard_error, 2), "nll_samples": args.samples,
         "nll_images": len(nll), "test_neg_elbo": [round(v, 3) for v in history.test_loss],
-        "train_seconds": round(history.seconds[-1], 1),
-        "machine": {"device": torch.cuda.get_device_name() if device.startswith("cuda") else platform.processor()
-                    or platform.machine(), "torch": torch.__version__},
+        "train_seconds": round(history.seconds[-1], 1), "stretches": stretches,
+        "estimate_machine": {"device": machine(device), "torch": torch.__version__},
     }, indent=2) + "\n")
     print(f"written: {RESULTS.relative_to(ROOT)} and weights/{NAME}.pt")
 

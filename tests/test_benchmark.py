@@ -70,3 +70,22 @@ def test_the_upsampling_seed_benchmark_pairs_each_seed():
 def test_the_long_vae_run_trains_and_estimates():
     printed = _quick("vae_long.py")
     assert "-log p(x)" in printed and "K = 10," in printed
+
+
+def test_the_long_vae_run_records_where_each_stretch_of_epochs_ran(tmp_path, monkeypatch):
+    import importlib.util
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("vae_long", BENCHMARK.parent / "vae_long.py")
+    vae_long = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(vae_long)
+    monkeypatch.setattr(vae_long, "PROGRESS", tmp_path / "progress.json")
+    history = SimpleNamespace(epochs=5, test_loss=[100.0, 99.0, 98.0, 97.0, 96.5])
+    vae_long.record_stretch(2, history, "cpu", 600.0)  # epochs 1-2 ran before, and left no line
+    history = SimpleNamespace(epochs=9, test_loss=history.test_loss + [96.0, 95.5, 95.0, 94.5])
+    stretches = vae_long.record_stretch(5, history, "cpu", 120.0)
+    assert [s["epochs"] for s in stretches] == [[1, 2], [3, 5], [6, 9]]
+    assert stretches[0]["machine"].startswith("not recorded")
+    assert stretches[1]["wall_minutes"] == 10.0 and stretches[2]["test_neg_elbo_at_end"] == 94.5
+    assert json.loads((tmp_path / "progress.json").read_text())["stretches"] == stretches
+    assert vae_long.record_stretch(9, history, "cpu", 1.0) == stretches  # nothing trained: nothing added
