@@ -73,6 +73,8 @@ def epochs_done() -> int:
 def record_stretch(first_epoch: int, history, device: str, wall_seconds: float) -> list[dict]:
     """Add this session's stretch of training to the progress file; return every stretch so far."""
     stretches = json.loads(PROGRESS.read_text())["stretches"] if PROGRESS.is_file() else []
+    # lines beyond the checkpoint belong to a run whose checkpoint is gone (a fresh clone starts again)
+    stretches = [stretch for stretch in stretches if stretch["epochs"][1] <= first_epoch]
     last_recorded = stretches[-1]["epochs"][1] if stretches else 0
     if first_epoch > last_recorded:  # a stretch that ended without Ctrl-C (killed) left no line: say so
         stretches.append({"epochs": [last_recorded + 1, first_epoch], "machine": "not recorded (stopped without Ctrl-C)"})

@@ -89,3 +89,5 @@ def test_the_long_vae_run_records_where_each_stretch_of_epochs_ran(tmp_path, mon
     assert stretches[1]["wall_minutes"] == 10.0 and stretches[2]["test_neg_elbo_at_end"] == 94.5
     assert json.loads((tmp_path / "progress.json").read_text())["stretches"] == stretches
     assert vae_long.record_stretch(9, history, "cpu", 1.0) == stretches  # nothing trained: nothing added
+    history = SimpleNamespace(epochs=1, test_loss=[100.0])  # the checkpoint was lost: a new run from epoch 1
+    assert [s["epochs"] for s in vae_long.record_stretch(0, history, "cpu", 5.0)] == [[1, 1]]
