@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# On a machine with a CUDA GPU: every lesson in quick mode under nbval (the device-correctness check),
-# then the lessons named in FULL_LESSONS in full, timed (benchmarks/lesson_times.py; a full run executes
-# every cell, so it checks the device too). Optionally (CUDA_GRAPHS=1, GPU_CHECKPOINT=1) the CUDA-graph tests and
-# the lessons in CUDA_GRAPH_LESSONS (default 6) trained eager against CUDA graphs, issue #29's long VAE run
-# (VAE_LONG=1; carry checkpoints/06_vae_long.pt to continue it) and a training checkpoint written on the GPU
-# (tests/test_checkpoints.py loads it on the CPU). Writes summary.txt, lessons.log, lesson_times_gpu.json and each full run's results_*.json
-# to $OUT.
+# On a machine with a CUDA GPU, in this order, each part switched by an environment variable:
+#   CUDA_GRAPHS=1      tests/test_cuda_graphs.py (its CUDA tests run there), then the lessons in CUDA_GRAPH_LESSONS
+#                      (default 6) trained eager against CUDA graphs (benchmarks/cuda_graphs.py)
+#   GPU_CHECKPOINT=1   a training checkpoint written on the GPU (tests/test_checkpoints.py loads it on the CPU)
+#   VAE_LONG=1         issue #29's long VAE run (benchmarks/vae_long.py), stopped by Ctrl-C (INT) after
+#                      VAE_LONG_TIMEOUT s (default 420; `timeout` then reports 124, which is expected); carry
+#                      checkpoints/06_vae_long.pt to continue it; results, weights, checkpoint and progress come
+#                      back in $OUT/vae_long/
+#   QUICK_LESSONS=1    (default) every lesson in quick mode under nbval, LESSON_TIMEOUT s each (default 300)
+#   FULL_LESSONS=...   these lessons in full, timed (benchmarks/lesson_times.py), FULL_TIMEOUT s each (default 400);
+#                      default "05 4b 4a"; a full run executes every cell, so it checks the device too
+# Lessons 4a, 4b and 8 need Flowers-102 in the data folder; without it (prepare_gpu_data.sh copies MNIST only)
+# their runs fail: name the lessons to run, or QUICK_LESSONS=0. One device command may run 600 s: choose the
+# parts and timeouts to fit. Writes summary.txt, lessons.log, lesson_times_gpu.json and each full run's
+# results_*.json to $OUT.
 #
 #   OUT=/tmp/gpu bash benchmarks/gpu_lessons.sh [data folder] [wheel folder]
 #
 # The lent GPU machines have PyTorch but not Jupyter: the wheel folder holds nbval, ipykernel and
-# ipywidgets for its Python (pip download --python-version 3.12 --only-binary=:all: ...), installed
-# without dependency resolution so that optional ones (jedi, the widget front-ends) can stay behind.
+# ipywidgets for its Python 3.12 (benchmarks/prepare_gpu_data.sh downloads them), installed without
+# dependency resolution so that optional ones (jedi, the widget front-ends) can stay behind.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/gpu_lessons}
@@ -46,8 +54,8 @@ if [ "${VAE_LONG:-0}" = 1 ]; then  # issue #29's long run; continues checkpoints
   echo "vae_long.py: exit $?, $(seconds_since "$start") s" >>"$summary"
   grep -a "after .* epochs\|written:\|Resuming" "$log" | tail -3 >>"$summary"
   mkdir -p "$OUT/vae_long"  # a finished run: results, weights, manifest; an unfinished one: its checkpoints
-  cp benchmarks/results/vae_long.json weights/06_vae_long.pt weights/manifest.json checkpoints/06_vae_long*.pt \
-    "$OUT/vae_long/" 2>/dev/null
+  cp benchmarks/results/vae_long.json benchmarks/results/vae_long_progress.json weights/06_vae_long.pt \
+    weights/manifest.json checkpoints/06_vae_long*.pt "$OUT/vae_long/" 2>/dev/null
 fi
 
 for nb in $([ "${QUICK_LESSONS:-1}" = 1 ] && ls notebooks/0*.ipynb); do  # QUICK_LESSONS=0 skips this loop

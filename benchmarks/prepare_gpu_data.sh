@@ -3,6 +3,7 @@
 # PyTorch, pytest and matplotlib but no Jupyter and no network:
 #   gpu_data/MNIST/raw/*.gz   MNIST in torchvision's layout (11.6 MB), copied from $AEHELPERS_DATA
 #   gpu_data/wheels/          nbval, nbclient, ipykernel, ipywidgets and what they import, for Python 3.12
+#                             (downloaded with $PYTHON's pip, default .venv/bin/python)
 #                             (about 10 MB; the machine's own pytest, pygments, psutil... stay, and the
 #                             optional jedi and widget front-ends are left out: gpu_lessons.sh installs --no-deps)
 #
@@ -10,7 +11,7 @@
 #
 # What travels (the tracked files, about 29 MB, and what is carried) is capped at 64 MiB = 67.1 MB. gpu_data
 # (about 21 MB) and checkpoints/06_vae_long.pt (17 MB, issue #29's long run to continue) fit together, by
-# about 1 MB (December 2026): check with `git ls-files -z | xargs -0 du -cb | tail -1; du -sb gpu_data`.
+# about 0.6 MB (December 2026): check with `git ls-files -z | xargs -0 du -cb | tail -1; du -sb gpu_data`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${AEHELPERS_DATA:?set AEHELPERS_DATA to the folder that holds MNIST/raw}"

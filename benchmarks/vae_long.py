@@ -17,8 +17,8 @@ Both halves can be interrupted and resumed (Ctrl-C, or a session that ends): the
 the same as an uninterrupted one). Run the same command again to continue.
 
 A complete run writes ``benchmarks/results/vae_long.json`` (settings, curves, the estimate, the machines) and
-ships the weights as ``weights/06_vae_long.pt`` with a manifest entry; lesson 6's section on the long run
-loads them. Every stretch of training, finished or stopped, adds a line to
+ships the weights as ``weights/06_vae_long.pt`` with a manifest entry, for a section of lesson 6 on the long
+run (to be written once the run has finished) to load. Every stretch of training, finished or stopped, adds a line to
 ``benchmarks/results/vae_long_progress.json`` (which epochs, on which machine, how long, the test negative
 ELBO at its end), so a run that spans sessions and machines says where each epoch was trained.
 ``--quick`` writes none of these.
