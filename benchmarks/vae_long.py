@@ -38,6 +38,7 @@ from pathlib import Path
 import torch
 
 import aehelpers as ae
+from aehelpers.checkpoints import read_file
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "vae_long.json"
@@ -67,7 +68,7 @@ def machine(device: str) -> str:
 def epochs_done() -> int:
     """Finished epochs in the training checkpoint (0 when there is none)."""
     path = ae.checkpoint_path(NAME)
-    return len(torch.load(path, map_location="cpu", weights_only=True)["history"]["train_loss"]) if path.is_file() else 0
+    return len(read_file(path)["history"]["train_loss"]) if path.is_file() else 0
 
 
 def record_stretch(first_epoch: int, history, device: str, wall_seconds: float) -> list[dict]:
