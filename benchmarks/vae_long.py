@@ -13,7 +13,7 @@ its standard error.
 
 Both halves can be interrupted and resumed (Ctrl-C, or a session that ends): the training keeps
 ``checkpoints/06_vae_long.pt`` (``ae.fit``'s checkpoint), and the estimate keeps the images it has scored in
-``checkpoints/06_vae_long_nll.pt`` (chunks of 500 images, each with its own seed, so a resumed estimate is
+``checkpoints/06_vae_long_nll.pt`` (chunks of 100 images, each with its own seed, so a resumed estimate is
 the same as an uninterrupted one). Run the same command again to continue.
 
 A complete run writes ``benchmarks/results/vae_long.json`` (settings, curves, the estimate, the machines) and
@@ -44,7 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "vae_long.json"
 PROGRESS = ROOT / "benchmarks" / "results" / "vae_long_progress.json"
 NAME = "06_vae_long"
-CHUNK = 500  # test images scored per resumable step of the estimate
+CHUNK = 100  # test images scored per resumable step of the estimate (K = 1,000: 100,000 decoder passes)
+CODES_PER_BATCH = 10_000  # images x samples decoded at once (K = 1,000: 10 images a batch)
 
 
 def train(args: argparse.Namespace, train_images: torch.Tensor, test_binary: torch.Tensor) -> tuple:
@@ -93,22 +94,31 @@ def record_stretch(first_epoch: int, history, device: str, wall_seconds: float) 
 
 
 def estimate(model: torch.nn.Module, images: torch.Tensor, samples: int, store: Path | None) -> torch.Tensor:
-    """-log p(x) per image (K = ``samples``), chunk by chunk; finished chunks are kept in ``store`` and reused."""
+    """-log p(x) per image (K = ``samples``), chunk by chunk; finished chunks are kept in ``store`` and reused.
+
+    Each chunk has its own seed (its first image's index), so a resumed estimate equals an uninterrupted one.
+    Why the batches are small: K = 1,000 codes for each of 100 images would put 100,000 decoded images of
+    64 x 28 x 28 activations in memory at once (about 20 GB a layer at width 64).
+    """
     done = torch.load(store) if store is not None and store.is_file() else {}
-    if done.get("samples") != samples:
-        done = {"samples": samples, "chunks": {}}
-    chunks = list(range(0, len(images), CHUNK))
+    if done.get("samples") != samples or done.get("chunk") != CHUNK:
+        done = {"samples": samples, "chunk": CHUNK, "chunks": {}}
+    batch_size = max(1, CODES_PER_BATCH // samples)
+    starts = list(range(0, len(images), CHUNK))
+    todo = [start for start in starts if start not in done["chunks"]]
     started = time.perf_counter()
-    for number, start in enumerate(chunks):
-        if start not in done["chunks"]:
-            done["chunks"][start] = ae.importance_weighted_nll(model, images[start:start + CHUNK], samples=samples,
-                                                               seed=start)  # one seed per chunk: resumes exactly
-            if store is not None:
-                torch.save(done, store)
-            elapsed = time.perf_counter() - started
-            print(f"estimate: {min(start + CHUNK, len(images)):,} of {len(images):,} images "
-                  f"({elapsed / 60:.1f} min so far)", flush=True)
-    return torch.cat([done["chunks"][start] for start in chunks])
+    for count, start in enumerate(todo, 1):
+        done["chunks"][start] = ae.importance_weighted_nll(model, images[start:start + CHUNK], samples=samples,
+                                                           seed=start, batch_size=batch_size)
+        if store is not None:  # written aside, then renamed: a Ctrl-C while saving cannot spoil the kept chunks
+            store.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(done, store.with_suffix(".tmp"))
+            store.with_suffix(".tmp").replace(store)
+        elapsed = time.perf_counter() - started
+        scored = sum(len(chunk) for chunk in done["chunks"].values())
+        print(f"estimate: {scored:,} of {len(images):,} images scored ({elapsed / 60:.1f} min "
+              f"in this run, about {elapsed / count * (len(todo) - count) / 60:.0f} min left)", flush=True)
+    return torch.cat([done["chunks"][start] for start in starts])
 
 
 def main() -> None:
@@ -135,7 +145,14 @@ def main() -> None:
         return
     model.eval()
     store = None if args.quick else ae.checkpoint_path(f"{NAME}_nll")
-    nll = estimate(model, test_binary, args.samples, store)
+    try:
+        nll = estimate(model, test_binary, args.samples, store)
+    except KeyboardInterrupt:
+        if store is None:
+            raise
+        print(f"Estimate interrupted; the images scored so far are kept in {store}. Run the same command again "
+              "to continue.")
+        return
     mean, standard_error = nll.mean().item(), nll.std().item() / math.sqrt(len(nll))
     print(f"after {history.epochs} epochs (width {args.width}): test negative ELBO {history.test_loss[-1]:.2f} nats; "
           f"-log p(x) {mean:.2f} nats (K = {args.samples:,}, {len(nll):,} test images, standard error "

@@ -72,13 +72,53 @@ def test_the_long_vae_run_trains_and_estimates():
     assert "-log p(x)" in printed and "K = 10," in printed
 
 
-def test_the_long_vae_run_records_where_each_stretch_of_epochs_ran(tmp_path, monkeypatch):
+def _vae_long_module():
     import importlib.util
-    from types import SimpleNamespace
 
     spec = importlib.util.spec_from_file_location("vae_long", BENCHMARK.parent / "vae_long.py")
     vae_long = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(vae_long)
+    return vae_long
+
+
+def test_the_long_vae_estimate_resumes_exactly_and_decodes_in_small_batches(tmp_path, monkeypatch):
+    import pytest
+    import torch
+
+    import aehelpers as ae
+
+    vae_long = _vae_long_module()
+    torch.manual_seed(0)
+    model = ae.VariationalAutoencoder(4, width=4).eval()
+    images = (torch.rand(250, 1, 28, 28) > 0.5).float()  # 3 chunks of 100, the last one short
+    whole = vae_long.estimate(model, images, 40, None)
+    assert whole.shape == (250,)
+
+    calls = []
+    real = ae.importance_weighted_nll
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["batch_size"] * kwargs["samples"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C in the second chunk
+        return real(*args, **kwargs)
+
+    store = tmp_path / "nll.pt"
+    monkeypatch.setattr(vae_long.ae, "importance_weighted_nll", spy)
+    with pytest.raises(KeyboardInterrupt):
+        vae_long.estimate(model, images, 40, store)
+    assert list(torch.load(store)["chunks"]) == [0]  # the first chunk was kept
+    assert torch.equal(vae_long.estimate(model, images, 40, store), whole)  # resumed: the same numbers
+    assert len(calls) == 4 and max(calls) <= vae_long.CODES_PER_BATCH  # chunks 0, (100 stopped), 100, 200
+    calls.clear()
+    vae_long.estimate(model, images[:10], 1_000, None)
+    assert calls == [vae_long.CODES_PER_BATCH]  # K = 1,000: 10 images a batch, not 100 (20 GB a layer at width 64)
+
+
+def test_the_long_vae_run_records_where_each_stretch_of_epochs_ran(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    vae_long = _vae_long_module()
     monkeypatch.setattr(vae_long, "PROGRESS", tmp_path / "progress.json")
     history = SimpleNamespace(epochs=5, test_loss=[100.0, 99.0, 98.0, 97.0, 96.5])
     vae_long.record_stretch(2, history, "cpu", 600.0)  # epochs 1-2 ran before, and left no line
