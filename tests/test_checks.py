@@ -815,6 +815,27 @@ def l07_model() -> ae.BottleneckAutoencoder:
     return model.eval()
 
 
+def test_call_or_not_done_names_the_placeholder_and_adds_the_hint_to_a_shape_slip():
+    from aehelpers.checks.common import call_or_not_done
+
+    def placeholder(x: torch.Tensor) -> torch.Tensor:
+        picked = ...
+        return picked.sum()
+
+    x = torch.ones(3)
+    for fn in (placeholder, lambda x: ..., lambda x: None):
+        with pytest.raises(ExerciseNotDone, match="fill in `f` in the cell above"):
+            call_or_not_done("Exercise 9", "`f`", fn, x, hint="Look at the shapes.")
+    with pytest.raises(CheckFailed, match=r"^Exercise 9: running `f` failed: .* Look at the shapes\.$"):
+        call_or_not_done("Exercise 9", "`f`", lambda x: x + torch.ones(2), x, hint="Look at the shapes.")
+    with pytest.raises(IndexError):  # not one of the shape errors named: the learner sees it as it is
+        call_or_not_done("Exercise 9", "`f`", lambda x: x[5], x, hint="Look at the shapes.")
+    with pytest.raises(CheckFailed, match="Look at the shapes"):
+        call_or_not_done("Exercise 9", "`f`", lambda x: x[5], x, hint="Look at the shapes.",
+                         shape_errors=(RuntimeError, IndexError))
+    assert call_or_not_done("Exercise 9", "`f`", lambda x: x.sum(), x, hint="") == 3.0
+
+
 def test_l07_scores():
     model, images = l07_model(), torch.rand(12, 1, 28, 28, generator=torch.Generator().manual_seed(1))
     scores = ae.mse_per_image(ae.predict(model, images), images)

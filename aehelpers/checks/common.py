@@ -125,6 +125,31 @@ def run_or_not_done(exercise: str, where: str, fn: Callable[..., torch.Tensor], 
                           "channels with what reaches it.") from None
 
 
+def call_or_not_done(exercise: str, where: str, fn: Callable[..., object], *args: object, hint: str,
+                     shape_errors: tuple[type[Exception], ...] = (RuntimeError,)) -> object:
+    """Call ``fn(*args)`` without gradients; a ``...`` left in it, or returned by it, becomes :class:`ExerciseNotDone`.
+
+    Like :func:`run_or_not_done`, for code that computes a value from tensors rather than runs layers: a
+    placeholder shows up as a TypeError or an AttributeError naming "ellipsis", or as ``...`` (or nothing)
+    returned. Any of ``shape_errors`` becomes a :class:`CheckFailed` that ends with ``hint``, the lesson's
+    most likely cause. Why one helper: every lesson's learner should meet the same words for the same slip.
+    """
+    not_done = ExerciseNotDone(f"{exercise} is not done yet: fill in {where} in the cell above (replace the `...`), "
+                               "then run that cell and this one again.")
+    try:
+        with torch.no_grad():
+            result = fn(*args)
+    except (TypeError, AttributeError) as err:
+        if "ellipsis" in str(err):
+            raise not_done from None
+        raise CheckFailed(f"{exercise}: running {where} failed: {str(err).splitlines()[0]}") from None
+    except shape_errors as err:
+        raise CheckFailed(f"{exercise}: running {where} failed: {str(err).splitlines()[0]} {hint}") from None
+    if result is Ellipsis or result is None:
+        raise not_done
+    return result
+
+
 def recorded_run(exercise: str, checkpoint_name: str) -> tuple[History, dict] | None:
     """The history and identity of the training run an exercise saved as checkpoint ``checkpoint_name``.
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import nn
 
@@ -12,7 +10,7 @@ from ..evaluation import predict
 from ..metrics import mse_per_image
 from .common import (
     one_number,
-    CheckFailed, ExerciseNotDone, passed, require, check_shape, check_guess,
+    CheckFailed, call_or_not_done, passed, require, check_shape, check_guess,
 )
 
 
@@ -45,28 +43,7 @@ def _l07_check_auroc(exercise: str, name: str, value: object, expected: float, h
     return value
 
 
-def _l07_run(exercise: str, where: str, fn: Callable[..., object], *args: object) -> object:
-    """Call ``fn(*args)`` without gradients; a ``...`` left in it becomes :class:`ExerciseNotDone`.
-
-    Like :func:`run_or_not_done`, but for code that compares scores rather than runs layers: a
-    placeholder shows up as a TypeError or an AttributeError naming "ellipsis", and the usual other
-    error is averaging a bool tensor.
-    """
-    not_done = ExerciseNotDone(f"{exercise} is not done yet: fill in {where} in the cell above (replace the `...`), "
-                               "then run that cell and this one again.")
-    try:
-        with torch.no_grad():
-            result = fn(*args)
-    except (TypeError, AttributeError) as err:
-        if "ellipsis" in str(err):
-            raise not_done from None
-        raise CheckFailed(f"{exercise}: running {where} failed: {str(err).splitlines()[0]}") from None
-    except RuntimeError as err:
-        raise CheckFailed(f"{exercise}: running {where} failed: {str(err).splitlines()[0]} (A tensor of bools has "
-                          "no mean: turn it into numbers first, with `.float()`.)") from None
-    if result is Ellipsis or result is None:
-        raise not_done
-    return result
+_L07_BOOL_MEAN = "(A tensor of bools has no mean: turn it into numbers first, with `.float()`.)"
 
 
 def l07_scores(scores: object, model: nn.Module, images: torch.Tensor) -> None:
@@ -102,7 +79,7 @@ def l07_auroc_by_pairs(auroc_by_pairs: object, scores: torch.Tensor, is_anomaly:
     toy_is_anomaly = torch.tensor([False, False, True, True, False])
     toy_text = ("(normal images scoring 0.1, 0.4 and 0.35, anomalies 0.35 and 0.8: of the 6 pairs the anomaly "
                 "scores higher in 4, ties in 1, is lower in 1)")
-    result = _l07_run("Exercise 1", where, auroc_by_pairs, toy_scores, toy_is_anomaly)
+    result = call_or_not_done("Exercise 1", where, auroc_by_pairs, toy_scores, toy_is_anomaly, hint=_L07_BOOL_MEAN)
     if isinstance(result, torch.Tensor) and result.numel() > 1:
         raise CheckFailed(f"Exercise 1: `auroc_by_pairs` returned a tensor of shape {tuple(result.shape)}, one value "
                           "per pair: average them into one number (`.mean().item()`).")
@@ -126,7 +103,8 @@ def l07_auroc_by_pairs(auroc_by_pairs: object, scores: torch.Tensor, is_anomaly:
              f"your {len(scores)} test images' scores": (scores, is_anomaly)}
     for name, (case_scores, case_labels) in cases.items():
         mine = one_number("Exercise 1", "auroc_by_pairs(...)",
-                           _l07_run("Exercise 1", where, auroc_by_pairs, case_scores, case_labels))
+                           call_or_not_done("Exercise 1", where, auroc_by_pairs, case_scores, case_labels,
+                                            hint=_L07_BOOL_MEAN))
         expected = auroc(case_scores, case_labels)
         if abs(mine - expected) > 1e-6:
             raise CheckFailed(f"Exercise 1: on {name} your function gives {mine:.6f}, ae.auroc {expected:.6f}. "

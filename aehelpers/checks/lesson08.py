@@ -10,7 +10,7 @@ from torch import nn
 from ..history import History
 from ..runtime import is_quick
 from ..sparse import SparseAutoencoder, dead_fraction, keep_largest, label_purity, remove_latents
-from .common import CheckFailed, ExerciseNotDone, check_shape, passed, require
+from .common import CheckFailed, call_or_not_done, check_shape, passed, require
 from .common import one_number
 
 L08_LATENTS = 512  # exercise 2: the lesson's width, 8 times the layer's 64 values ...
@@ -32,26 +32,8 @@ L08_TOP = 50  # exercise 3: a feature is judged (and has a commonest digit) when
 
 def _l08_run(exercise: str, where: str, fn: Callable[..., object], *args: object,
              hint: str = "Compare the shapes of what you combine (print them).") -> object:
-    """Call ``fn(*args)`` without gradients; a ``...`` left in it becomes :class:`ExerciseNotDone`.
-
-    Like :func:`run_or_not_done`, for code that picks values out of tensors: a placeholder shows up as a
-    TypeError or an AttributeError naming "ellipsis", or as ``...`` returned.
-    """
-    not_done = ExerciseNotDone(f"{exercise} is not done yet: fill in {where} in the cell above (replace the `...`), "
-                               "then run that cell and this one again.")
-    try:
-        with torch.no_grad():
-            result = fn(*args)
-    except (TypeError, AttributeError) as err:
-        if "ellipsis" in str(err):
-            raise not_done from None
-        raise CheckFailed(f"{exercise}: running {where} failed: {str(err).splitlines()[0]}") from None
-    except (RuntimeError, IndexError) as err:
-        raise CheckFailed(f"{exercise}: running {where} failed: {str(err).splitlines()[0]} {hint}") from None
-    if result is Ellipsis or result is None:
-        raise not_done
-    return result
-
+    """:func:`call_or_not_done` for code that picks values out of tensors (an IndexError is a shape slip too)."""
+    return call_or_not_done(exercise, where, fn, *args, hint=hint, shape_errors=(RuntimeError, IndexError))
 
 
 # Exercise 1
