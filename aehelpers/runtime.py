@@ -6,7 +6,9 @@ Defined in lesson 1 (``notebooks/01_conv_autoencoder.ipynb``).
 from __future__ import annotations
 
 import os
+import platform
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -71,3 +73,31 @@ def get_device(name: str | None = None) -> torch.device:
     if device.type not in {"cpu", "cuda", "mps"}:
         raise ValueError(f"Device {name!r} is not supported by aehelpers. Use 'cpu', 'cuda' or 'mps'.")
     return device
+
+
+def describe_machine(device: str | torch.device | None = None) -> dict:
+    """What ran a measurement, for the records in ``benchmarks/results``: enough to judge whether another
+    machine's numbers compare.
+
+    Keys: ``device`` (in words: the GPU's name, or ``"2-core CPU (x86_64)"``), ``cpu`` (the processor's
+    model), ``cores``, ``torch_threads``, ``torch``, ``python`` and ``gpu`` (its name, or ``None``).
+    ``device`` is the one that did the work (default: :func:`get_device`'s choice). Why one function: every
+    benchmark names its machine the same way, so records from different scripts can be read side by side.
+    """
+    device = get_device(None if device is None else str(device))
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    words = {"cuda": gpu, "mps": f"Apple GPU (MPS, {platform.machine()})"}.get(
+        device.type, f"{os.cpu_count()}-core CPU ({platform.machine()})")
+    return {"device": words, "cpu": _cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version(), "gpu": gpu}
+
+
+def _cpu_model() -> str:
+    """The processor's marketing name where Linux says it (``/proc/cpuinfo``), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

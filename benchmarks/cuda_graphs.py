@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 import aehelpers as ae
+from aehelpers.runtime import describe_machine
 from aehelpers.cuda_graphs import OFF_ENV
 
 RESULTS = Path(__file__).parent / "results"
@@ -90,8 +91,7 @@ def main() -> None:
     per_epoch = {name: run["epoch_seconds"][-1] / run["epochs"] for name, run in (("eager", eager),
                                                                                   ("captured", captured_short))}
     result = {
-        "machine": {"device": torch.cuda.get_device_name() if device.startswith("cuda") else device,
-                    "torch": torch.__version__},
+        "machine": describe_machine(device),
         "settings": settings["settings"], "score": settings["score"],
         "eager": eager, "captured_same_schedule": captured_short, "captured": captured,
         "speed_up_per_epoch": round(per_epoch["eager"] / per_epoch["captured"], 2),

@@ -20,7 +20,6 @@ import argparse
 import copy
 import functools
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aehelpers as ae  # noqa: E402
+from aehelpers.runtime import describe_machine  # noqa: E402
 from aehelpers.augment import FlowerAugmenter, resize_for_eval  # noqa: E402
 from aehelpers.classifiers import (  # noqa: E402
     CourseFlowerAutoencoder, CourseFlowerHead, EncoderClassifier, PooledHead, ResidualAutoencoder, predict_logits,
@@ -128,10 +128,7 @@ def main() -> None:
     if args.quick:
         splits = {s: (x[:64], y[:64]) for s, (x, y) in splits.items()}
     result = {
-        "machine": {
-            "device": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu",
-            "torch": torch.__version__, "python": platform.python_version(),
-        },
+        "machine": describe_machine(device),
         "data": "Flowers-102 official splits; 100-px centre squares re-encoded as JPEG quality 90 (benchmarks/flowers_pack.py)",
         "quick": args.quick,
     }

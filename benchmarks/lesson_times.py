@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -22,13 +21,9 @@ import nbformat
 import torch
 from nbclient import NotebookClient
 
+from aehelpers.runtime import describe_machine
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def machine() -> str:
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name()
-    return f"{os.cpu_count()}-core CPU ({platform.machine()})"
 
 
 def run_lesson(name: str) -> float:
@@ -61,9 +56,9 @@ def main() -> None:
     out = args.out or ROOT / "benchmarks" / "results" / f"lesson_times_{args.mode}.json"
     # Timing some lessons keeps the other lessons' times measured on the same machine; drops the rest.
     previous = json.loads(out.read_text()) if out.is_file() else {}
-    if previous.get("machine") == machine():
+    if previous.get("machine") == describe_machine()["device"]:
         minutes = {**previous.get("minutes", {}), **minutes}
-    out.write_text(json.dumps({"mode": args.mode, "machine": machine(), "torch": torch.__version__,
+    out.write_text(json.dumps({"mode": args.mode, "machine": describe_machine()["device"], "torch": torch.__version__,
                                "minutes": minutes}, indent=1) + "\n")
     print(f"wrote {out}")
 

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 import aehelpers as ae
+from aehelpers.runtime import describe_machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -181,12 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"option": name, "batch_size": batch_size, "ms_per_step": seconds * 1e3,
                      "images_per_second": batch_size / seconds, "ms_per_step_rounds": [s * 1e3 for s in times]})
         print(f"{name:<52} {seconds * 1e3:7.3f} ms/step {batch_size / seconds:9.0f} images/s", flush=True)
-    from train_speed import machine  # same folder
 
     RESULTS.mkdir(exist_ok=True)
     name = "step_time.json" if device.type == "cpu" else f"step_time_{device.type}.json"
     (RESULTS / name).write_text(json.dumps({"rows": rows, "rounds": args.rounds, "steps": args.steps,
-                                            "machine": machine()}, indent=2) + "\n")
+                                            "machine": describe_machine()}, indent=2) + "\n")
     return 0
 
 

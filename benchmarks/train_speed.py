@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -34,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 import aehelpers as ae
+from aehelpers.runtime import describe_machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -49,26 +48,6 @@ TASKS = {
         aehelpers=dict(batch_size=16, lr=2e-3, warmup_epochs=0.5, cosine=True),
     ),
 }
-
-
-def machine() -> dict:
-    """What ran the benchmark: enough to judge whether another machine's numbers compare."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-    }
 
 
 def course_way(task: dict, epochs: int, train_count: int, test_images, test_targets, seed: int) -> dict:
@@ -200,7 +179,7 @@ def run(task_name: str, quick: bool, out: Path, seed: int = 0) -> dict:
     course = course_way(task, epochs, train_count, test_inputs, clean_test, seed)
     print(f"{task_name}, seed {seed}: the aehelpers way", flush=True)
     ours = aehelpers_way(task, epochs, train_images, clean_test, seed)
-    result = {**summarise(task_name, course, ours), "seed": seed, "quick": quick, "epochs": epochs, "machine": machine()}
+    result = {**summarise(task_name, course, ours), "seed": seed, "quick": quick, "epochs": epochs, "machine": describe_machine()}
     path = run_path(out, task_name, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 from pathlib import Path
 
 import torch
 
 import aehelpers as ae
+from aehelpers.runtime import describe_machine
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "upsampling_seeds.json"
@@ -76,8 +75,7 @@ def main() -> None:
     summary = {"seeds": rows, "twin_gain_mean": statistics.mean(gains),
                "twin_gain_min": min(gains), "twin_gain_max": max(gains),
                "twin_better_every_seed": all(g > 0 for g in gains),
-               "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                           "torch": torch.__version__}}
+               "machine": describe_machine()}
     print(f"the twin's gain over {len(rows)} seeds: mean {summary['twin_gain_mean']:.1%} "
           f"(from {summary['twin_gain_min']:.1%} to {summary['twin_gain_max']:.1%})")
     if not args.quick:

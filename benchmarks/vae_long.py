@@ -30,14 +30,13 @@ import argparse
 import datetime
 import json
 import math
-import os
-import platform
 import time
 from pathlib import Path
 
 import torch
 
 import aehelpers as ae
+from aehelpers.runtime import describe_machine
 from aehelpers.checkpoints import read_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,13 +58,6 @@ def train(args: argparse.Namespace, train_images: torch.Tensor, test_binary: tor
     return model, history
 
 
-def machine(device: str) -> str:
-    """The device in words: the GPU's name, or the CPU with its core count."""
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name()
-    return f"CPU {platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
-
-
 def epochs_done() -> int:
     """Finished epochs in the training checkpoint (0 when there is none)."""
     path = ae.checkpoint_path(NAME)
@@ -82,7 +74,7 @@ def record_stretch(first_epoch: int, history, device: str, wall_seconds: float) 
         stretches.append({"epochs": [last_recorded + 1, first_epoch], "machine": "not recorded (stopped without Ctrl-C)"})
     if history.epochs > first_epoch:
         stretches.append({
-            "epochs": [first_epoch + 1, history.epochs], "machine": machine(device), "torch": torch.__version__,
+            "epochs": [first_epoch + 1, history.epochs], "machine": describe_machine(device)["device"], "torch": torch.__version__,
             "date": datetime.date.today().isoformat(), "wall_minutes": round(wall_seconds / 60, 1),
             "test_neg_elbo_at_end": round(history.test_loss[-1], 3),
         })
@@ -165,7 +157,7 @@ def main() -> None:
         "nll_nats": round(mean, 2), "nll_standard_error": round(standard_error, 2), "nll_samples": args.samples,
         "nll_images": len(nll), "test_neg_elbo": [round(v, 3) for v in history.test_loss],
         "train_seconds": round(history.seconds[-1], 1), "stretches": stretches,
-        "estimate_machine": {"device": machine(device), "torch": torch.__version__},
+        "estimate_machine": describe_machine(device),
     }, indent=2) + "\n")
     print(f"written: {RESULTS.relative_to(ROOT)} and weights/{NAME}.pt")
 

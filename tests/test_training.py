@@ -77,6 +77,22 @@ def test_get_device_prefers_an_accelerator_and_falls_back_to_cpu():
             get_device("cuda")
 
 
+def test_describe_machine_names_the_device_that_did_the_work(monkeypatch):
+    import os
+    import platform
+
+    from aehelpers.runtime import describe_machine
+
+    on_cpu = describe_machine("cpu")
+    assert on_cpu["device"] == f"{os.cpu_count()}-core CPU ({platform.machine()})" and on_cpu["gpu"] is None
+    assert on_cpu["cores"] == os.cpu_count() and on_cpu["torch"] == torch.__version__ and on_cpu["cpu"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # as on a GPU machine, without one
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Example GPU 80GB")
+    on_gpu = describe_machine("cuda")
+    assert on_gpu["device"] == on_gpu["gpu"] == "Example GPU 80GB"
+    assert describe_machine("cpu")["device"] == on_cpu["device"]  # the CPU named even where a GPU exists
+
+
 def test_exploding_loss_stops_with_epoch_batch_and_hint(tiny_images):
     poisoned = tiny_images.clone()
     poisoned[70] = float("nan")  # lands in some batch of the first epoch
