@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(exist_ok=True)
     name = "step_time.json" if device.type == "cpu" else f"step_time_{device.type}.json"
     (RESULTS / name).write_text(json.dumps({"rows": rows, "rounds": args.rounds, "steps": args.steps,
-                                            "machine": describe_machine()}, indent=2) + "\n")
+                                            "machine": describe_machine(device)}, indent=2) + "\n")
     return 0
 
 

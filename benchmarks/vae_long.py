@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import math
 import time
@@ -85,23 +86,41 @@ def record_stretch(first_epoch: int, history, device: str, wall_seconds: float) 
     return stretches
 
 
-def estimate(model: torch.nn.Module, images: torch.Tensor, samples: int, store: Path | None) -> torch.Tensor:
-    """-log p(x) per image (K = ``samples``), chunk by chunk; finished chunks are kept in ``store`` and reused.
+def weights_fingerprint(model: torch.nn.Module) -> str:
+    """A short hash of the model's weights (the same whatever their memory layout or device)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
 
-    Each chunk has its own seed (its first image's index), so a resumed estimate equals an uninterrupted one.
-    Why the batches are small: K = 1,000 codes for each of 100 images would put 100,000 decoded images of
-    64 x 28 x 28 activations in memory at once (about 20 GB a layer at width 64).
+
+def estimate(model: torch.nn.Module, images: torch.Tensor, samples: int, store: Path | None) -> tuple[torch.Tensor, list[str]]:
+    """-log p(x) per image (K = ``samples``), chunk by chunk, and the machines that scored the chunks.
+
+    Finished chunks are kept in ``store`` and reused only by the same estimate: the same weights, images, K,
+    chunk and batch size (anything else starts afresh). Each chunk has its own seed (its first image's
+    index), so a resumed estimate equals an uninterrupted one on the same kind of device (a GPU's
+    arithmetic differs from the CPU's in the last bits). Why the batches are small: K = 1,000 codes for
+    each of 100 images would put 100,000 decoded images of 64 x 28 x 28 activations in memory at once
+    (about 20 GB a layer at width 64).
     """
-    done = torch.load(store) if store is not None and store.is_file() else {}
-    if done.get("samples") != samples or done.get("chunk") != CHUNK:
-        done = {"samples": samples, "chunk": CHUNK, "chunks": {}}
     batch_size = max(1, CODES_PER_BATCH // samples)
+    key = {"samples": samples, "chunk": CHUNK, "batch_size": batch_size, "weights": weights_fingerprint(model),
+           "images": hashlib.sha256(images.cpu().numpy().tobytes()).hexdigest()[:16]}
+    done = torch.load(store) if store is not None and store.is_file() else {}
+    if done.get("key") != key:
+        if done:
+            print(f"estimate: {store} belongs to another estimate (other weights, images or settings): starting afresh")
+        done = {"key": key, "chunks": {}, "machines": {}}
+    machine = describe_machine(str(next(model.parameters()).device))["device"]
     starts = list(range(0, len(images), CHUNK))
     todo = [start for start in starts if start not in done["chunks"]]
     started = time.perf_counter()
     for count, start in enumerate(todo, 1):
         done["chunks"][start] = ae.importance_weighted_nll(model, images[start:start + CHUNK], samples=samples,
                                                            seed=start, batch_size=batch_size)
+        done["machines"][start] = machine
         if store is not None:  # written aside, then renamed: a Ctrl-C while saving cannot spoil the kept chunks
             store.parent.mkdir(parents=True, exist_ok=True)
             torch.save(done, store.with_suffix(".tmp"))
@@ -110,7 +129,7 @@ def estimate(model: torch.nn.Module, images: torch.Tensor, samples: int, store: 
         scored = sum(len(chunk) for chunk in done["chunks"].values())
         print(f"estimate: {scored:,} of {len(images):,} images scored ({elapsed / 60:.1f} min "
               f"in this run, about {elapsed / count * (len(todo) - count) / 60:.0f} min left)", flush=True)
-    return torch.cat([done["chunks"][start] for start in starts])
+    return torch.cat([done["chunks"][start] for start in starts]), sorted(set(done["machines"].values()))
 
 
 def main() -> None:
@@ -138,7 +157,7 @@ def main() -> None:
     model.eval()
     store = None if args.quick else ae.checkpoint_path(f"{NAME}_nll")
     try:
-        nll = estimate(model, test_binary, args.samples, store)
+        nll, estimate_machines = estimate(model, test_binary, args.samples, store)
     except KeyboardInterrupt:
         if store is None:
             raise
@@ -157,7 +176,7 @@ def main() -> None:
         "nll_nats": round(mean, 2), "nll_standard_error": round(standard_error, 2), "nll_samples": args.samples,
         "nll_images": len(nll), "test_neg_elbo": [round(v, 3) for v in history.test_loss],
         "train_seconds": round(history.seconds[-1], 1), "stretches": stretches,
-        "estimate_machine": describe_machine(device),
+        "estimate_machines": estimate_machines,
     }, indent=2) + "\n")
     print(f"written: {RESULTS.relative_to(ROOT)} and weights/{NAME}.pt")
 

@@ -86,21 +86,23 @@ def test_the_long_vae_estimate_resumes_exactly_and_decodes_in_small_batches(tmp_
     import torch
 
     import aehelpers as ae
+    from aehelpers.runtime import describe_machine
 
     vae_long = _vae_long_module()
     torch.manual_seed(0)
     model = ae.VariationalAutoencoder(4, width=4).eval()
     images = (torch.rand(250, 1, 28, 28) > 0.5).float()  # 3 chunks of 100, the last one short
-    whole = vae_long.estimate(model, images, 40, None)
-    assert whole.shape == (250,)
+    whole, machines = vae_long.estimate(model, images, 40, None)
+    assert whole.shape == (250,) and machines == [describe_machine("cpu")["device"]]
 
-    calls = []
+    calls, interrupt_at = [], [2]
     real = ae.importance_weighted_nll
 
     def spy(*args, **kwargs):
         calls.append(kwargs["batch_size"] * kwargs["samples"])
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # Ctrl-C in the second chunk
+        if len(calls) in interrupt_at:
+            interrupt_at.clear()
+            raise KeyboardInterrupt  # Ctrl-C in the second chunk, once
         return real(*args, **kwargs)
 
     store = tmp_path / "nll.pt"
@@ -108,11 +110,22 @@ def test_the_long_vae_estimate_resumes_exactly_and_decodes_in_small_batches(tmp_
     with pytest.raises(KeyboardInterrupt):
         vae_long.estimate(model, images, 40, store)
     assert list(torch.load(store)["chunks"]) == [0]  # the first chunk was kept
-    assert torch.equal(vae_long.estimate(model, images, 40, store), whole)  # resumed: the same numbers
+    assert torch.equal(vae_long.estimate(model, images, 40, store)[0], whole)  # resumed: the same numbers
     assert len(calls) == 4 and max(calls) <= vae_long.CODES_PER_BATCH  # chunks 0, (100 stopped), 100, 200
     calls.clear()
     vae_long.estimate(model, images[:10], 1_000, None)
     assert calls == [vae_long.CODES_PER_BATCH]  # K = 1,000: 10 images a batch, not 100 (20 GB a layer at width 64)
+
+    # The store serves only the same estimate: other K, other weights or other images start afresh.
+    for changed in (dict(samples=41), dict(model=ae.VariationalAutoencoder(4, width=4)), dict(images=1 - images)):
+        calls.clear()
+        arguments = {"model": model, "images": images, "samples": 40, **changed}
+        vae_long.estimate(arguments["model"], arguments["images"], arguments["samples"], store)
+        assert len(calls) == 3, changed  # every chunk scored again
+    calls.clear()
+    vae_long.estimate(model, images, 40, tmp_path / "fresh.pt")
+    vae_long.estimate(model.to(memory_format=torch.channels_last), images, 40, tmp_path / "fresh.pt")
+    assert len(calls) == 3  # the same weights in another memory layout: reused
 
 
 def test_the_long_vae_run_records_where_each_stretch_of_epochs_ran(tmp_path, monkeypatch):
