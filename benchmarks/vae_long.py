@@ -66,9 +66,17 @@ def epochs_done() -> int:
 
 
 def record_stretch(first_epoch: int, history, device: str, wall_seconds: float) -> list[dict]:
-    """Add this session's stretch of training to the progress file; return every stretch so far."""
-    stretches = json.loads(PROGRESS.read_text())["stretches"] if PROGRESS.is_file() else []
-    # lines beyond the checkpoint belong to a run whose checkpoint is gone (a fresh clone starts again)
+    """Add this session's stretch of training to the progress file; return every stretch so far.
+
+    Lines beyond the checkpoint belong to a run whose checkpoint is gone (a new machine or a fresh clone
+    starts again from epoch 1): they move to ``lost_runs``, kept because the new run must retrace them
+    (the training is deterministic), a check on the new run for free.
+    """
+    progress = json.loads(PROGRESS.read_text()) if PROGRESS.is_file() else {}
+    stretches, lost_runs = progress.get("stretches", []), progress.get("lost_runs", [])
+    lost = [stretch for stretch in stretches if stretch["epochs"][1] > first_epoch]
+    if lost:
+        lost_runs.append(lost)
     stretches = [stretch for stretch in stretches if stretch["epochs"][1] <= first_epoch]
     last_recorded = stretches[-1]["epochs"][1] if stretches else 0
     if first_epoch > last_recorded:  # a stretch that ended without Ctrl-C (killed) left no line: say so
@@ -78,11 +86,12 @@ def record_stretch(first_epoch: int, history, device: str, wall_seconds: float) 
             "epochs": [first_epoch + 1, history.epochs], "machine": describe_machine(device)["device"], "torch": torch.__version__,
             "date": datetime.date.today().isoformat(), "wall_minutes": round(wall_seconds / 60, 1),
             "test_neg_elbo_at_end": round(history.test_loss[-1], 3),
+            "test_neg_elbo": [round(value, 3) for value in history.test_loss[first_epoch:]],
         })
-    if stretches:
-        PROGRESS.write_text(json.dumps({"what": "benchmarks/vae_long.py: each stretch of training (epochs counted "
-                                                "from 1, both ends included) and where it ran", "stretches": stretches},
-                                       indent=1) + "\n")
+    if stretches or lost_runs:
+        what = ("benchmarks/vae_long.py: each stretch of training (epochs counted from 1, both ends included) and "
+                "where it ran; lost_runs: stretches of earlier runs whose checkpoint was lost")
+        PROGRESS.write_text(json.dumps({"what": what, "stretches": stretches, "lost_runs": lost_runs}, indent=1) + "\n")
     return stretches
 
 

@@ -145,3 +145,6 @@ def test_the_long_vae_run_records_where_each_stretch_of_epochs_ran(tmp_path, mon
     assert vae_long.record_stretch(9, history, "cpu", 1.0) == stretches  # nothing trained: nothing added
     history = SimpleNamespace(epochs=1, test_loss=[100.0])  # the checkpoint was lost: a new run from epoch 1
     assert [s["epochs"] for s in vae_long.record_stretch(0, history, "cpu", 5.0)] == [[1, 1]]
+    progress = json.loads((tmp_path / "progress.json").read_text())
+    assert progress["lost_runs"] == [stretches]  # the lost run's lines are kept, apart
+    assert progress["stretches"][0]["test_neg_elbo"] == [100.0]
