@@ -56,9 +56,10 @@ def main() -> None:
     out = args.out or ROOT / "benchmarks" / "results" / f"lesson_times_{args.mode}.json"
     # Timing some lessons keeps the other lessons' times measured on the same machine; drops the rest.
     previous = json.loads(out.read_text()) if out.is_file() else {}
-    if previous.get("machine") == describe_machine()["device"]:
+    machine = describe_machine()["device"]
+    if previous.get("machine") == machine:
         minutes = {**previous.get("minutes", {}), **minutes}
-    out.write_text(json.dumps({"mode": args.mode, "machine": describe_machine()["device"], "torch": torch.__version__,
+    out.write_text(json.dumps({"mode": args.mode, "machine": machine, "torch": torch.__version__,
                                "minutes": minutes}, indent=1) + "\n")
     print(f"wrote {out}")
 
