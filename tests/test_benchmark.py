@@ -1,7 +1,10 @@
 import json
+import platform
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "train_speed.py"
 
@@ -65,6 +68,17 @@ def test_the_upsampling_seed_benchmark_pairs_each_seed():
     # one line per seed (0, 1, 2), each with both models' test MSE, then the summary
     assert [line.split(":")[0] for line in printed.splitlines()[:3]] == ["seed 0", "seed 1", "seed 2"]
     assert "the twin's gain over 3 seeds" in printed
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="tunes glibc's malloc")
+def test_the_allocator_benchmark_times_both_variants_with_the_same_losses(tmp_path):
+    done = subprocess.run([sys.executable, str(BENCHMARK.parent / "cpu_allocator.py"), "--width", "4", "--steps", "2",
+                           "--rounds", "2", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "cpu_allocator.json").read_text())
+    assert all(len(result["ms_per_step"][name]) == 2 for name in ("default", "tuned"))
+    assert abs(result["speedup"] - result["median_ms"]["default"] / result["median_ms"]["tuned"]) < 0.02
+    assert result["same_losses"] is True and 0 <= result["median_system_share"]["tuned"] <= 1
 
 
 def test_the_long_vae_run_trains_and_estimates():
