@@ -14,7 +14,9 @@ its standard error.
 Both halves can be interrupted and resumed (Ctrl-C, or a session that ends): the training keeps
 ``checkpoints/06_vae_long.pt`` (``ae.fit``'s checkpoint), and the estimate keeps the images it has scored in
 ``checkpoints/06_vae_long_nll.pt`` (chunks of 100 images, each with its own seed, so a resumed estimate is
-the same as an uninterrupted one). Run the same command again to continue.
+the same as an uninterrupted one). Run the same command again to continue. The checkpoint is git-ignored: a
+new machine starts again from epoch 1. On Linux, start it with the three ``MALLOC_*_`` variables of
+``benchmarks/cpu_allocator.py`` (its ``TUNED``): the same arithmetic, a faster CPU step (measured there).
 
 A complete run writes ``benchmarks/results/vae_long.json`` (settings, curves, the estimate, the machines) and
 ships the weights as ``weights/06_vae_long.pt`` with a manifest entry, for a section of lesson 6 on the long
