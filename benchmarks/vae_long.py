@@ -71,8 +71,8 @@ def record_stretch(first_epoch: int, history, device: str, wall_seconds: float) 
     """Add this session's stretch of training to the progress file; return every stretch so far.
 
     Lines beyond the checkpoint belong to a run whose checkpoint is gone (a new machine or a fresh clone
-    starts again from epoch 1): they move to ``lost_runs``, kept because the new run must retrace them
-    (the training is deterministic), a check on the new run for free.
+    starts again from epoch 1): they move to ``lost_runs``, kept as a check on the new run, which retraces
+    them closely but, on another machine, not bit for bit (its CPU kernels may round differently).
     """
     progress = json.loads(PROGRESS.read_text()) if PROGRESS.is_file() else {}
     stretches, lost_runs = progress.get("stretches", []), progress.get("lost_runs", [])
