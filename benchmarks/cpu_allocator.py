@@ -62,10 +62,8 @@ def time_steps(width: int, steps: int) -> tuple[float, float, float]:
 
 
 def run_child(width: int, steps: int, tuned: bool) -> tuple[float, float, float]:
-    environment = {**os.environ, **(TUNED if tuned else {})}
-    if not tuned:
-        for name in TUNED:
-            environment.pop(name, None)
+    environment = {name: value for name, value in os.environ.items() if name not in TUNED}
+    environment.update(TUNED if tuned else {})
     printed = subprocess.run([sys.executable, __file__, "--child", "--width", str(width), "--steps", str(steps)],
                              env=environment, check=True, capture_output=True, text=True).stdout
     milliseconds, system_share, loss = (float(word) for word in printed.split()[-3:])
