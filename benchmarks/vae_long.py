@@ -18,9 +18,10 @@ the same as an uninterrupted one). Run the same command again to continue. The c
 new machine starts again from epoch 1. On Linux, start it with the three ``MALLOC_*_`` variables of
 ``benchmarks/cpu_allocator.py`` (its ``TUNED``): the same arithmetic, a faster CPU step (measured there).
 
-A complete run writes ``benchmarks/results/vae_long.json`` (settings, curves, the estimate, the machines) and
-ships the weights as ``weights/06_vae_long.pt`` with a manifest entry, for a section of lesson 6 on the long
-run (to be written once the run has finished) to load. Every stretch of training, finished or stopped, adds a line to
+A complete run ships the weights as ``weights/06_vae_long.pt`` with a manifest entry (first: the estimate
+scores the shipped, rounded weights) and writes ``benchmarks/results/vae_long.json`` (settings, curves, the
+estimate, the machines), for a section of lesson 6 on the long run (to be written once the run has finished)
+to load. Every stretch of training, finished or stopped, adds a line to
 ``benchmarks/results/vae_long_progress.json`` (which epochs, on which machine, how long, the test negative
 ELBO at its end), so a run that spans sessions and machines says where each epoch was trained.
 ``--quick`` writes none of these.
@@ -41,6 +42,7 @@ import torch
 import aehelpers as ae
 from aehelpers.runtime import describe_machine
 from aehelpers.checkpoints import read_file
+from aehelpers.weights import ship_weights
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "vae_long.json"
@@ -166,6 +168,11 @@ def main() -> None:
         print("Training interrupted; run the same command again to resume from its checkpoint.")
         return
     model.eval()
+    if not args.quick:
+        # Shipping rounds the large tensors to float16 in the model too (ship_weights): estimate after it,
+        # so the published -log p(x) is that of the file a learner loads. A resumed estimate ships the same
+        # rounded weights again, so its chunks (keyed by the weights) are reused.
+        ship_weights(model, NAME, history)
     store = None if args.quick else ae.checkpoint_path(f"{NAME}_nll")
     try:
         nll, estimate_machines = estimate(model, test_binary, args.samples, store)
@@ -181,7 +188,6 @@ def main() -> None:
           f"{standard_error:.2f})")
     if args.quick:
         return
-    ae.ship_weights(model, NAME, history)
     RESULTS.write_text(json.dumps({
         "width": args.width, "latent_size": 32, "epochs": history.epochs, "batch_size": 128, "lr": 1e-3,
         "nll_nats": round(mean, 2), "nll_standard_error": round(standard_error, 2), "nll_samples": args.samples,

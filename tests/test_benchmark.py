@@ -143,6 +143,47 @@ def test_the_long_vae_estimate_resumes_exactly_and_decodes_in_small_batches(tmp_
     assert len(calls) == 3  # the same weights in another memory layout: reused
 
 
+def test_the_long_vae_run_estimates_the_weights_it_ships(tmp_path, monkeypatch):
+    # Shipping rounds large tensors to float16; an estimate made before it would publish another model's number.
+    import sys
+    from types import SimpleNamespace
+
+    import torch
+
+    import aehelpers as ae
+
+    vae_long = _vae_long_module()
+    torch.manual_seed(0)
+    model = ae.VariationalAutoencoder(4, width=4)
+    history = SimpleNamespace(epochs=1, test_loss=[100.0], seconds=[1.0], interrupted=False)
+    images = SimpleNamespace(images=torch.rand(120, 1, 28, 28))
+    seen = {}
+
+    def ship(shipped_model, name, shipped_history):
+        shipped_model.load_state_dict({k: v.half().float() for k, v in shipped_model.state_dict().items()})
+        seen["shipped"] = vae_long.weights_fingerprint(shipped_model)
+
+    real_estimate = vae_long.estimate
+
+    def estimate(estimated_model, *args):
+        seen["estimated"] = vae_long.weights_fingerprint(estimated_model)
+        return real_estimate(estimated_model, *args)
+
+    monkeypatch.setattr(sys, "argv", ["vae_long.py", "--samples", "2", "--device", "cpu"])
+    monkeypatch.setattr(vae_long, "train", lambda *args: (model, history))
+    monkeypatch.setattr(vae_long, "epochs_done", lambda: 0)
+    monkeypatch.setattr(vae_long, "record_stretch", lambda *args: [])
+    monkeypatch.setattr(vae_long, "estimate", estimate)
+    monkeypatch.setattr(vae_long, "ROOT", tmp_path)
+    monkeypatch.setattr(vae_long, "RESULTS", tmp_path / "vae_long.json")
+    monkeypatch.setattr(vae_long.ae, "load_mnist", lambda train: images)
+    monkeypatch.setattr(vae_long, "ship_weights", ship)
+    monkeypatch.setattr(vae_long.ae, "checkpoint_path", lambda name: tmp_path / f"{name}.pt")
+    vae_long.main()
+    assert seen["estimated"] == seen["shipped"]
+    assert json.loads((tmp_path / "vae_long.json").read_text())["nll_images"] == 120
+
+
 def test_the_long_vae_run_records_where_each_stretch_of_epochs_ran(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
