@@ -184,6 +184,53 @@ def test_the_long_vae_run_estimates_the_weights_it_ships(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "vae_long.json").read_text())["nll_images"] == 120
 
 
+def test_the_long_vae_run_resumes_from_the_checkpoint_kept_in_history(tmp_path, monkeypatch, capsys):
+    # The machines keep only main's commits between sessions: a checkpoint committed and removed again must come back.
+    import shutil
+
+    import torch
+
+    vae_long = _vae_long_module()
+    repo, local = tmp_path / "repo", tmp_path / "checkpoints" / "06_vae_long.pt"
+    monkeypatch.setattr(vae_long, "ROOT", repo)
+    monkeypatch.setattr(vae_long, "RESULTS", repo / "vae_long.json")
+    monkeypatch.setattr(vae_long.ae, "checkpoint_path", lambda name: local)
+
+    def commit(message):
+        for command in (["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message]):
+            subprocess.run(["git", *command], cwd=repo, check=True, capture_output=True)
+
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    assert vae_long.restore_kept_checkpoint() is None  # not a single commit yet
+    kept = repo / vae_long.KEPT
+    kept.parent.mkdir(parents=True)
+    for epochs in (3, 7):  # two sessions each keep their checkpoint, then remove it in the next commit
+        torch.save({"history": {"train_loss": [1.0] * epochs}}, kept)
+        commit(f"checkpoint after {epochs} epochs")
+        kept.unlink()
+        commit("removed")
+    (repo / "other").write_text("a later commit")
+    commit("later")
+    newest = subprocess.run(["git", "log", "-1", "--format=%H", "HEAD~2"], cwd=repo, capture_output=True, text=True)
+
+    assert vae_long.restore_kept_checkpoint() == newest.stdout.strip()
+    assert vae_long.epochs_done() == 7 and "7 epochs done" in capsys.readouterr().out
+    torch.save({"history": {"train_loss": [1.0] * 9}}, local)  # a checkpoint here is never replaced
+    assert vae_long.restore_kept_checkpoint() is None and vae_long.epochs_done() == 9
+    local.unlink()
+    (repo / "vae_long.json").write_text("{}")  # a finished run is not continued
+    assert vae_long.restore_kept_checkpoint() is None and not local.exists()
+    (repo / "vae_long.json").unlink()
+
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", repo.as_uri(), str(shallow)], check=True)
+    monkeypatch.setattr(vae_long, "ROOT", shallow)
+    assert vae_long.restore_kept_checkpoint() is None and not local.exists()
+    assert "git fetch --unshallow" in capsys.readouterr().out
+    shutil.rmtree(shallow)
+
+
 def test_the_long_vae_run_records_where_each_stretch_of_epochs_ran(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
