@@ -1,5 +1,6 @@
 import json
 import platform
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -184,10 +185,9 @@ def test_the_long_vae_run_estimates_the_weights_it_ships(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "vae_long.json").read_text())["nll_images"] == 120
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_the_long_vae_run_resumes_from_the_checkpoint_kept_in_history(tmp_path, monkeypatch, capsys):
     # The machines keep only main's commits between sessions: a checkpoint committed and removed again must come back.
-    import shutil
-
     import torch
 
     vae_long = _vae_long_module()
@@ -201,7 +201,7 @@ def test_the_long_vae_run_resumes_from_the_checkpoint_kept_in_history(tmp_path, 
             subprocess.run(["git", *command], cwd=repo, check=True, capture_output=True)
 
     repo.mkdir()
-    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True, capture_output=True)
     assert vae_long.restore_kept_checkpoint() is None  # not a single commit yet
     kept = repo / vae_long.KEPT
     kept.parent.mkdir(parents=True)
@@ -224,7 +224,7 @@ def test_the_long_vae_run_resumes_from_the_checkpoint_kept_in_history(tmp_path, 
     (repo / "vae_long.json").unlink()
 
     shallow = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", repo.as_uri(), str(shallow)], check=True)
+    subprocess.run(["git", "clone", "-q", "--depth", "1", repo.as_uri(), str(shallow)], check=True, capture_output=True)
     monkeypatch.setattr(vae_long, "ROOT", shallow)
     assert vae_long.restore_kept_checkpoint() is None and not local.exists()
     assert "git fetch --unshallow" in capsys.readouterr().out
