@@ -14,11 +14,12 @@ its standard error.
 Both halves can be interrupted and resumed (Ctrl-C, or a session that ends): the training keeps
 ``checkpoints/06_vae_long.pt`` (``ae.fit``'s checkpoint), and the estimate keeps the images it has scored in
 ``checkpoints/06_vae_long_nll.pt`` (chunks of 100 images, each with its own seed, so a resumed estimate is
-the same as an uninterrupted one). Run the same command again to continue. The checkpoint is git-ignored, and
-the machines this course is built on keep nothing between sessions but the commits on main (two runs were lost
-so, at epochs 46 and 69): so a session that stops the run commits the checkpoint as ``benchmarks/state/`` and
-removes it again in the next commit (CONTRIBUTING.md says how). A later run on a full clone with no checkpoint
-brings back the last one kept in history, until the run has finished (a shallow clone has no history: it starts again at epoch 1). On Linux, start it with the three ``MALLOC_*_`` variables of
+the same as an uninterrupted one). Run the same command again to continue. Both files are git-ignored, and
+the machines this course is built on keep nothing between sessions but the commits on main (two runs were
+lost so, at epochs 46 and 69): so a session that stops the run commits them under ``benchmarks/state/`` and
+removes them again in the next commit (CONTRIBUTING.md says how). A later run on a full clone that has
+neither brings back the last ones kept in history, until the run has finished (a shallow clone has no
+history: it starts again at epoch 1). On Linux, start it with the three ``MALLOC_*_`` variables of
 ``benchmarks/cpu_allocator.py`` (its ``TUNED``): the same arithmetic, a faster CPU step (measured there).
 
 A complete run ships the weights as ``weights/06_vae_long.pt`` with a manifest entry (first: the estimate
@@ -52,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "vae_long.json"
 PROGRESS = ROOT / "benchmarks" / "results" / "vae_long_progress.json"
 NAME = "06_vae_long"
-KEPT = "benchmarks/state/06_vae_long.pt"  # where a stopped session keeps the checkpoint in main's history
+KEPT = "benchmarks/state"  # where a stopped session keeps the checkpoint and the estimate's store in main's history
 CHUNK = 100  # test images scored per resumable step of the estimate (K = 1,000: 100,000 decoder passes)
 CODES_PER_BATCH = 10_000  # images x samples decoded at once (K = 1,000: 10 images a batch)
 
@@ -79,32 +80,33 @@ def git(*arguments: str, text: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=text)
 
 
-def restore_kept_checkpoint() -> str | None:
-    """Bring back the training checkpoint last kept in git's history when this machine has none.
+def restore_kept(name: str) -> str | None:
+    """Bring back ``checkpoints/<name>.pt`` from the last commit that kept it, when this machine has none.
 
-    Returns the commit it came from, or ``None`` (a checkpoint is here already, the run has finished, none
-    was ever kept, or the clone is shallow). A finished run (its results written) is never continued: running
-    the script again then repeats it from epoch 1. Why history and not the working tree: the file (16 MB: the weights and Adam's two
-    moments in float32) would count twice in a shallow clone (packed and checked out), over its 64 MiB budget;
-    removed again in the next commit, it costs only a full clone, which is what a long run resumes from.
+    Returns the commit it came from, or ``None`` (the file is here already, the run has finished, it was
+    never kept, or the clone is shallow). A finished run (its results written) is never continued: running
+    the script again then repeats it from epoch 1. Why history and not the working tree: the training
+    checkpoint (16 MB: the weights and Adam's two moments in float32) would count twice in a shallow clone
+    (packed and checked out), over its 64 MiB budget; removed again in the next commit, it costs only a full
+    clone, which is what a long run resumes from.
     """
-    path = ae.checkpoint_path(NAME)
+    path, kept = ae.checkpoint_path(name), f"{KEPT}/{name}.pt"
     if path is None or path.is_file() or RESULTS.is_file():
         return None
-    found = git("log", "-1", "--diff-filter=AM", "--format=%H", "--", KEPT)
+    found = git("log", "-1", "--diff-filter=AM", "--format=%H", "--", kept)
     commit = found.stdout.strip() if found.returncode == 0 else ""
     if not commit:
         if git("rev-parse", "--is-shallow-repository").stdout.strip() == "true":
-            print("A shallow clone has no history, so no kept checkpoint: `git fetch --unshallow` first to continue "
-                  "the long run where it stopped; without it, training starts at epoch 1.")
+            print(f"A shallow clone has no history, so no kept {name}.pt: `git fetch --unshallow` first to continue "
+                  "the long run where it stopped.")
         return None
-    kept = git("show", f"{commit}:{KEPT}", text=False)
-    if kept.returncode != 0:
+    content = git("show", f"{commit}:{kept}", text=False)
+    if content.returncode != 0:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.with_suffix(".tmp").write_bytes(kept.stdout)
+    path.with_suffix(".tmp").write_bytes(content.stdout)
     path.with_suffix(".tmp").replace(path)
-    print(f"Restored the training checkpoint kept in commit {commit[:10]} ({epochs_done()} epochs done).")
+    print(f"Restored {path.name}, kept in commit {commit[:10]}.")
     return commit
 
 
@@ -200,7 +202,8 @@ def main() -> None:
 
     device = args.device or str(ae.get_device())
     if not args.quick:
-        restore_kept_checkpoint()
+        for name in (NAME, f"{NAME}_nll"):
+            restore_kept(name)
     first_epoch = 0 if args.quick else epochs_done()
     started = time.perf_counter()
     model, history = train(args, train_images, test_binary)

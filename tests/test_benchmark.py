@@ -173,6 +173,7 @@ def test_the_long_vae_run_estimates_the_weights_it_ships(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["vae_long.py", "--samples", "2", "--device", "cpu"])
     monkeypatch.setattr(vae_long, "train", lambda *args: (model, history))
     monkeypatch.setattr(vae_long, "epochs_done", lambda: 0)
+    monkeypatch.setattr(vae_long, "restore_kept", lambda name: None)  # never this repository's kept checkpoint
     monkeypatch.setattr(vae_long, "record_stretch", lambda *args: [])
     monkeypatch.setattr(vae_long, "estimate", estimate)
     monkeypatch.setattr(vae_long, "ROOT", tmp_path)
@@ -194,7 +195,7 @@ def test_the_long_vae_run_resumes_from_the_checkpoint_kept_in_history(tmp_path, 
     repo, local = tmp_path / "repo", tmp_path / "checkpoints" / "06_vae_long.pt"
     monkeypatch.setattr(vae_long, "ROOT", repo)
     monkeypatch.setattr(vae_long, "RESULTS", repo / "vae_long.json")
-    monkeypatch.setattr(vae_long.ae, "checkpoint_path", lambda name: local)
+    monkeypatch.setattr(vae_long.ae, "checkpoint_path", lambda name: local.parent / f"{name}.pt")
 
     def commit(message):
         for command in (["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message]):
@@ -202,8 +203,8 @@ def test_the_long_vae_run_resumes_from_the_checkpoint_kept_in_history(tmp_path, 
 
     repo.mkdir()
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True, capture_output=True)
-    assert vae_long.restore_kept_checkpoint() is None  # not a single commit yet
-    kept = repo / vae_long.KEPT
+    assert vae_long.restore_kept("06_vae_long") is None  # not a single commit yet
+    kept = repo / vae_long.KEPT / "06_vae_long.pt"
     kept.parent.mkdir(parents=True)
     for epochs in (3, 7):  # two sessions each keep their checkpoint, then remove it in the next commit
         torch.save({"history": {"train_loss": [1.0] * epochs}}, kept)
@@ -214,19 +215,20 @@ def test_the_long_vae_run_resumes_from_the_checkpoint_kept_in_history(tmp_path, 
     commit("later")
     newest = subprocess.run(["git", "log", "-1", "--format=%H", "HEAD~2"], cwd=repo, capture_output=True, text=True)
 
-    assert vae_long.restore_kept_checkpoint() == newest.stdout.strip()
-    assert vae_long.epochs_done() == 7 and "7 epochs done" in capsys.readouterr().out
+    assert vae_long.restore_kept("06_vae_long") == newest.stdout.strip()
+    assert vae_long.epochs_done() == 7 and "Restored 06_vae_long.pt" in capsys.readouterr().out
+    assert vae_long.restore_kept("06_vae_long_nll") is None  # never kept
     torch.save({"history": {"train_loss": [1.0] * 9}}, local)  # a checkpoint here is never replaced
-    assert vae_long.restore_kept_checkpoint() is None and vae_long.epochs_done() == 9
+    assert vae_long.restore_kept("06_vae_long") is None and vae_long.epochs_done() == 9
     local.unlink()
     (repo / "vae_long.json").write_text("{}")  # a finished run is not continued
-    assert vae_long.restore_kept_checkpoint() is None and not local.exists()
+    assert vae_long.restore_kept("06_vae_long") is None and not local.exists()
     (repo / "vae_long.json").unlink()
 
     shallow = tmp_path / "shallow"
     subprocess.run(["git", "clone", "-q", "--depth", "1", repo.as_uri(), str(shallow)], check=True, capture_output=True)
     monkeypatch.setattr(vae_long, "ROOT", shallow)
-    assert vae_long.restore_kept_checkpoint() is None and not local.exists()
+    assert vae_long.restore_kept("06_vae_long") is None and not local.exists()
     assert "git fetch --unshallow" in capsys.readouterr().out
     shutil.rmtree(shallow)
 
