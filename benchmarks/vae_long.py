@@ -46,7 +46,7 @@ import torch
 
 import aehelpers as ae
 from aehelpers.runtime import describe_machine
-from aehelpers.checkpoints import read_file
+from aehelpers.checkpoints import _atomic_save as atomic_save, read_file
 from aehelpers.weights import ship_weights
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,9 +176,7 @@ def estimate(model: torch.nn.Module, images: torch.Tensor, samples: int, store: 
                                                            seed=start, batch_size=batch_size)
         done["machines"][start] = machine
         if store is not None:  # written aside, then renamed: a Ctrl-C while saving cannot spoil the kept chunks
-            store.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(done, store.with_suffix(".tmp"))
-            store.with_suffix(".tmp").replace(store)
+            atomic_save(done, store)
         elapsed = time.perf_counter() - started
         scored = sum(len(chunk) for chunk in done["chunks"].values())
         print(f"estimate: {scored:,} of {len(images):,} images scored ({elapsed / 60:.1f} min "

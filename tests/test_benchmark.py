@@ -230,7 +230,6 @@ def test_the_long_vae_run_resumes_from_the_checkpoint_kept_in_history(tmp_path, 
     monkeypatch.setattr(vae_long, "ROOT", shallow)
     assert vae_long.restore_kept("06_vae_long") is None and not local.exists()
     assert "git fetch --unshallow" in capsys.readouterr().out
-    shutil.rmtree(shallow)
 
 
 def test_the_long_vae_run_records_where_each_stretch_of_epochs_ran(tmp_path, monkeypatch):
