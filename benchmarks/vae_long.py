@@ -162,7 +162,7 @@ def estimate(model: torch.nn.Module, images: torch.Tensor, samples: int, store: 
     batch_size = max(1, CODES_PER_BATCH // samples)
     key = {"samples": samples, "chunk": CHUNK, "batch_size": batch_size, "weights": weights_fingerprint(model),
            "images": hashlib.sha256(images.cpu().numpy().tobytes()).hexdigest()[:16]}
-    done = torch.load(store) if store is not None and store.is_file() else {}
+    done = read_file(store) if store is not None and store.is_file() else {}  # weights_only: tensors, numbers, strings
     if done.get("key") != key:
         if done:
             print(f"estimate: {store} belongs to another estimate (other weights, images or settings): starting afresh")
