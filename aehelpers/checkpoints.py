@@ -116,9 +116,12 @@ def _code_fingerprint(code: types.CodeType) -> str:
     return hashlib.sha256(code.co_code + repr((constants, code.co_names)).encode()).hexdigest()[:16]
 
 
-def _atomic_save(obj: dict, path: Path) -> None:
-    # Write to a temporary file in the same folder, then rename: a crash mid-write leaves the
-    # previous checkpoint whole, because a rename is all-or-nothing on one file system.
+def atomic_save(obj: dict, path: Path) -> None:
+    """``torch.save`` to ``path`` so that an interrupted write never leaves a broken file.
+
+    Why: the file is written aside in the same folder, then renamed over ``path``; a rename is
+    all-or-nothing on one file system, so a crash or Ctrl-C mid-write keeps the previous file whole.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
@@ -165,7 +168,7 @@ def _check_signature(saved: dict, model: nn.Module, path: str | Path) -> None:
 
 def save_model(model: nn.Module, path: str | Path) -> None:
     """Save a model's weights with its signature, so loading can refuse a mismatched model."""
-    _atomic_save({"signature": model_signature(model), "model": model.state_dict()}, Path(path))
+    atomic_save({"signature": model_signature(model), "model": model.state_dict()}, Path(path))
 
 
 def load_model(model: nn.Module, path: str | Path) -> nn.Module:
@@ -230,7 +233,7 @@ class TrainingCheckpoint:
         """Write everything needed to resume exactly: weights, optimizer, schedule, random states, history."""
         if self.path is None:
             return
-        _atomic_save({
+        atomic_save({
             "identity": self.identity, "signature": model_signature(model), "model": model.state_dict(),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "cuda_rng": _cuda_rng_state(model),

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .checkpoints import _atomic_save, _check_signature, checkpoint_path, describe_model, model_signature, read_file
+from .checkpoints import _check_signature, atomic_save, checkpoint_path, describe_model, model_signature, read_file
 from .history import History
 from .paths import REPO_ROOT, WEIGHTS_DIR
 from .runtime import env_flag, is_quick, is_recording_run
@@ -175,7 +175,7 @@ def ship_weights(model: nn.Module, name: str, history: History) -> Path:
     """
     path = weights_path(name)
     weights = {k: _storage_precision(v.detach().cpu().contiguous()) for k, v in model.state_dict().items()}
-    _atomic_save({"signature": model_signature(model), "architecture": describe_model(model), "model": weights,
+    atomic_save({"signature": model_signature(model), "architecture": describe_model(model), "model": weights,
                   "history": history.as_dict()}, path)
     # From here on the lesson measures exactly the weights it ships, so the stored numbers can be
     # re-computed from the file (tests/test_weights.py does); the rounding moves the loss by about 1e-8.

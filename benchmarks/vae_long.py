@@ -46,7 +46,7 @@ import torch
 
 import aehelpers as ae
 from aehelpers.runtime import describe_machine
-from aehelpers.checkpoints import _atomic_save as atomic_save, read_file
+from aehelpers.checkpoints import atomic_save, read_file
 from aehelpers.weights import ship_weights
 
 ROOT = Path(__file__).resolve().parent.parent
