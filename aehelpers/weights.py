@@ -176,7 +176,7 @@ def ship_weights(model: nn.Module, name: str, history: History) -> Path:
     path = weights_path(name)
     weights = {k: _storage_precision(v.detach().cpu().contiguous()) for k, v in model.state_dict().items()}
     atomic_save({"signature": model_signature(model), "architecture": describe_model(model), "model": weights,
-                  "history": history.as_dict()}, path)
+                 "history": history.as_dict()}, path)
     # From here on the lesson measures exactly the weights it ships, so the stored numbers can be
     # re-computed from the file (tests/test_weights.py does); the rounding moves the loss by about 1e-8.
     # Silent, so that the stored lesson prints only what a learner's own run prints (CONTRIBUTING.md).
