@@ -241,6 +241,7 @@ def one_class_auroc(digit: int, vae: bool):
 
 
 HEADLINES["06_vae"] = (lambda: ae.VariationalAutoencoder(32), neg_elbo_on_test_set)
+HEADLINES["06_vae_long"] = (lambda: ae.VariationalAutoencoder(32, width=64), neg_elbo_on_test_set)  # issue #29
 for _digit in range(10):
     HEADLINES[f"07_autoencoder_{_digit}"] = (lambda: ae.BottleneckAutoencoder(16, width=8), one_class_auroc(_digit, False))
     HEADLINES[f"07_vae_{_digit}"] = (lambda: ae.VariationalAutoencoder(16, width=8), one_class_auroc(_digit, True))
