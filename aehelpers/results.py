@@ -54,9 +54,12 @@ LESSONS: dict[str, tuple[str, str]] = {
         "PCA {pca_k32_mse:.6f}, PCA + correction {ae_k32_mse:.6f}",
     ),
     "06_variational_autoencoder": (
-        "Beyond the course: the variational autoencoder; sampling, interpolation, a 2-value code, the beta trade-off",
+        "Beyond the course: the variational autoencoder; sampling, interpolation, a 2-value code, the beta trade-off, "
+        "a long run",
         "binarised MNIST: test negative ELBO {test_neg_elbo:.2f} nats, importance-weighted -log p(x) "
-        "**{test_nll_nats:.2f}** nats (K = {nll_samples}, {nll_images:,} test images drawn at random) after {epochs} epochs",
+        "**{test_nll_nats:.2f}** nats (K = {nll_samples}, {nll_images:,} test images drawn at random) after {epochs} epochs; "
+        "the long run (width {long_run_width}, {long_run_epochs} epochs, weights shipped): -log p(x) "
+        "**{long_run_nll_nats:.2f}** nats (K = {long_run_nll_samples:,}, all {long_run_nll_images:,} test images)",
     ),
     "07_anomaly_detection": (
         "Beyond the course: anomaly detection by reconstruction error on one-class MNIST, against PCA, a VAE and "
