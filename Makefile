@@ -26,8 +26,9 @@ test: setup
 	$(MAKE) trained-test
 
 # Every lesson whose weights are shipped, in full but with AEHELPERS_TRAINED_WEIGHTS=1: nothing trains,
-# every cell must still run (on 2 cores, under 2 minutes a lesson, except lesson 6: about 12, most of it its two
-# likelihood estimates, one cell of which took 8.5 minutes in its stored run, hence the long cell timeout).
+# every cell must still run (on 2 cores, under 2 minutes a lesson, except lesson 6: about 8, most of it its two
+# likelihood estimates; its long-run scoring cell took 4.1 minutes in the stored run and 8.5 in a slow stretch of
+# the same machine, hence the long cell timeout).
 trained-test: setup
 	lessons="$$($(BIN)/python -c 'import aehelpers.weights as w; print(*w.lessons_with_weights())')"; test -z "$$lessons" || \
 	AEHELPERS_TRAINED_WEIGHTS=1 MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax --nbval-current-env \
